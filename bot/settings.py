@@ -1,0 +1,101 @@
+"""One settings object, read from the environment and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 3000
+
+
+def _split_csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to e.g. {default} in .env") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={value} must be at least {minimum}; set it to e.g. {default} in .env")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything FactBot reads from its environment. See ``.env.example`` for each variable."""
+
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = ""
+    facts_dir: Path = Path("facts")
+    seeds_dir: Path = Path("seeds")
+    db_path: Path = Path("factbot.db")
+    timezone: str = "UTC"
+    digest_channels: tuple[str, ...] = field(default_factory=tuple)
+    digest_time: str = "09:00"
+    digest_size: int = 3
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> Settings:
+        """Read settings from ``env`` (default ``os.environ``), with ``.env`` filling what is unset."""
+        values: dict[str, str] = {}
+        if dotenv_path is not None and dotenv_path.is_file():
+            from dotenv import dotenv_values
+
+            values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        values.update(os.environ if env is None else env)
+        return cls(
+            slack_bot_token=values.get("SLACK_BOT_TOKEN", "").strip(),
+            slack_app_token=values.get("SLACK_APP_TOKEN", "").strip(),
+            slack_signing_secret=values.get("SLACK_SIGNING_SECRET", "").strip(),
+            slack_api_url=values.get("SLACK_API_URL", "").strip(),
+            facts_dir=Path(values.get("FACTBOT_FACTS_DIR", "").strip() or "facts"),
+            seeds_dir=Path(values.get("FACTBOT_SEEDS_DIR", "").strip() or "seeds"),
+            db_path=Path(values.get("FACTBOT_DB", "").strip() or "factbot.db"),
+            timezone=values.get("FACTBOT_TIMEZONE", "").strip() or "UTC",
+            digest_channels=_split_csv(values.get("FACTBOT_DIGEST_CHANNELS", "")),
+            digest_time=values.get("FACTBOT_DIGEST_TIME", "").strip() or "09:00",
+            digest_size=_int_setting(values, "FACTBOT_DIGEST_SIZE", 3),
+            log_level=(values.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        )
+
+    @property
+    def has_slack_tokens(self) -> bool:
+        """True when enough is configured to connect to Slack at all."""
+        return bool(self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret))
+
+    def require_slack(self) -> None:
+        """Raise ConfigError naming the first missing Slack variable and how to fix it."""
+        hint = "(or try FactBot without Slack: `factbot chat`)"
+        if not self.slack_bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your Slack app's "
+                f"'OAuth & Permissions' page into .env {hint}"
+            )
+        if not self.slack_bot_token.startswith("xoxb-"):
+            raise ConfigError(f"SLACK_BOT_TOKEN must start with 'xoxb-' (the Bot User OAuth Token) {hint}")
+        if self.slack_app_token:
+            if not self.slack_app_token.startswith("xapp-"):
+                raise ConfigError(
+                    "SLACK_APP_TOKEN must start with 'xapp-' (an app-level token with connections:write) "
+                    f"{hint}"
+                )
+        elif not self.slack_signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's "
+                "'Basic Information' page into .env, or set SLACK_APP_TOKEN (xapp-...) for Socket Mode "
+                f"{hint}"
+            )

@@ -1,0 +1,139 @@
+"""FactBot's state in one SQLite file: feedback now, digest subscriptions and sends later.
+
+The schema is created on first use and migrated forward: ``MIGRATIONS`` is append-only, and
+``PRAGMA user_version`` records how many have been applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.errors import StorageError
+
+logger = logging.getLogger(__name__)
+
+# Append only: never edit a migration that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        question TEXT NOT NULL,
+        fact_id TEXT,
+        user_id TEXT NOT NULL,
+        vote TEXT NOT NULL CHECK (vote IN ('up', 'down')),
+        channel_id TEXT,
+        created_at TEXT NOT NULL
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One 👍 / 👎 on an answer."""
+
+    question: str
+    fact_id: str | None
+    user_id: str
+    vote: str
+    channel_id: str | None
+    created_at: datetime
+
+
+class Database:
+    """A thread-safe handle on the SQLite file. Open it once per process and share it."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self.path), check_same_thread=False, isolation_level=None, timeout=30
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc} (check FACTBOT_DB)") from exc
+
+    def _migrate(self) -> None:
+        with self.transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StorageError(
+                    f"database {self.path} has schema version {version}, newer than this FactBot "
+                    f"({len(MIGRATIONS)}); upgrade FactBot or point FACTBOT_DB at another file"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+                logger.info("database %s migrated to schema version %d", self.path, number)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction: commit on success, roll back on error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """Run a read-only query and return all rows."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.query("PRAGMA user_version")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def record_feedback(
+        self,
+        *,
+        question: str,
+        fact_id: str | None,
+        user_id: str,
+        vote: str,
+        channel_id: str | None = None,
+        at: datetime | None = None,
+    ) -> Feedback:
+        """Store one vote (``'up'`` or ``'down'``) on an answer."""
+        if vote not in ("up", "down"):
+            raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
+        created = at or datetime.now(UTC)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO feedback (question, fact_id, user_id, vote, channel_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (question, fact_id, user_id, vote, channel_id, created.isoformat()),
+            )
+        return Feedback(question, fact_id, user_id, vote, channel_id, created)
+
+    def feedback(self) -> list[Feedback]:
+        """All recorded votes, oldest first."""
+        rows = self.query(
+            "SELECT question, fact_id, user_id, vote, channel_id, created_at FROM feedback ORDER BY id"
+        )
+        return [
+            Feedback(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5])) for r in rows
+        ]
