@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.matching import Term
 from bot.model import Fact, Span
+from bot.spans import find_spans
 from bot.text import fold
 
 # Question type -> (preferred span kinds, other acceptable span kinds).
@@ -69,7 +70,7 @@ _KEYWORD_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _WH_RE = re.compile(r"\b(?:what|when|where|which|who|whom|whose|why|how)\b")
 
 _DISCOURSE = re.compile(
-    r"^(?:and|but|or|so|yet|while|whereas|meanwhile|additionally|furthermore|moreover|however|"
+    r"^(?:of|and|but|or|so|yet|while|whereas|meanwhile|additionally|furthermore|moreover|however|"
     r"nevertheless|similarly|also|thus|therefore|then|in addition|in fact|as well as|"
     r"on the other hand|as a result)\b[,\s]*",
     re.IGNORECASE,
@@ -177,7 +178,7 @@ def extract(
     ``hits`` are (position in ``terms``, weight, is_name) of the sentence terms that match the
     question; ``span_overlap`` maps a span's start to the share of its words the question has.
     """
-    if fact.answer:
+    if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
         return Extraction(fact.answer, True)
     quote = fact.quote
     chunks = chunks_of(quote, fact.spans)

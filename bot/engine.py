@@ -13,11 +13,11 @@ from collections import Counter
 from pathlib import Path
 
 from bot.answers import (
-    ANSWER_KINDS,
     STRICT_TYPES,
     extract,
     head_word,
     question_type,
+    span_fit,
     within_bounds,
     year_bounds,
 )
@@ -41,6 +41,7 @@ NAME_MISSING_FACTOR = 0.9
 # In a keyword question ("south korea defence spending") every name was chosen on purpose.
 KEYWORD_NAME_MISSING_FACTOR = 0.6
 LIST_BONUS = 0.15
+_YEAR_RE = re.compile(r"\d{4}")
 _WH_RE = re.compile(r"\b(?:what|when|where|which|who|whom|whose|why|how)\b", re.IGNORECASE)
 _LIST_QUESTION_RE = re.compile(r"\b(?:kinds?|types?|sorts?|forms?|examples?)\s+of\b", re.IGNORECASE)
 _ENUMERATION_RE = re.compile(
@@ -198,6 +199,9 @@ class Engine:
         overlap: dict[int, float] = {}
         for span in self._index.facts[index].spans:
             inside = [i for i, t in enumerate(terms) if span.start <= t.start < span.end]
+            if span.kind == "date":
+                # "May 26–27, 2024" answers "the dates of the 2024 summit": the year is not the news.
+                inside = [i for i in inside if not _YEAR_RE.fullmatch(terms[i].surface)]
             if inside:
                 overlap[span.start] = sum(1 for i in inside if i in hit_positions) / len(inside)
         return overlap
@@ -209,16 +213,11 @@ class Engine:
         if kind is None:
             return 0.0
         fact = self._index.facts[index]
-        if fact.answer:
-            return 1.0
-        preferred, accepted = ANSWER_KINDS[kind]
-        spans = [
-            s for s in fact.spans if (s.kind in preferred or s.kind in accepted) and within_bounds(s, bounds)
-        ]
+        spans = [s for s in fact.spans if span_fit(s, kind) and within_bounds(s, bounds)]
         if not spans:
             return 0.0
         overlap = self._span_overlap(index, self._hits(index, query))
-        return max((1.0 if s.kind in preferred else 0.6) * (1.0 - overlap.get(s.start, 0.0)) for s in spans)
+        return max(span_fit(s, kind) * (1.0 - overlap.get(s.start, 0.0)) for s in spans)
 
     def _decline(self, question: str, candidates: list[Candidate]) -> Answer:
         suggestions: list[str] = []
