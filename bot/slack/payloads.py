@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.engine import MAX_QUESTION_CHARS as ENGINE_MAX_QUESTION_CHARS
 from bot.slack.markup import clean_question
 
 logger = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 1000
-"""Longer questions are declined: they cannot be matched well and would not fit in a button value."""
+MAX_QUESTION_CHARS = ENGINE_MAX_QUESTION_CHARS
+"""Longer questions are declined (the engine would cut them); it also keeps button values small."""
 
 
 @dataclass(frozen=True)

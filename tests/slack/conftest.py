@@ -7,19 +7,29 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine import Engine
 from bot.slack.deps import AnswerEngine
 from tests.support.fake_slack import FakeSlack
+from tests.support.recording_engine import RecordingEngine
 from tests.support.slack_app import RunningApp, running_app
-from tests.support.stub_engine import StubEngine
 
 ANSWERABLE = "When was the US-Japan Security Treaty signed?"
 UNANSWERABLE = "What is the airspeed velocity of an unladen swallow?"
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def real_engine() -> Engine:
+    """The real engine over the committed ``facts/``, loaded once."""
+    return Engine.load(REPO / "facts", REPO / "seeds")
+
+
 @pytest.fixture
-def engine() -> AnswerEngine:
-    """The engine behind the end-to-end tests."""
-    return StubEngine()
+def engine(real_engine: Engine) -> RecordingEngine:
+    """The engine behind the end-to-end tests: the real one, recording the questions it gets."""
+    return RecordingEngine(real_engine)
 
 
 @pytest.fixture

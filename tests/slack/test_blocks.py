@@ -15,7 +15,17 @@ from bot.slack.blocks import (
     sources_reply,
 )
 from bot.slack.payloads import AnswerRef
-from tests.support.stub_engine import TREATY_ANSWER
+
+TREATY_ANSWER = Answer(
+    question="",
+    answered=True,
+    answer="1951",
+    quote="In 1951, the US-Japan Security Treaty was signed, allowing for the presence of US military "
+    "forces in Japan to maintain regional stability and security.",
+    source=Source(article="000_treaty", title="Toward a Trilateral Defense Pact", paragraph=3),
+    confidence=0.9,
+    fact_id="000_treaty-p3-s2",
+)
 
 
 def _texts(blocks: tuple[dict, ...]) -> list[str]:

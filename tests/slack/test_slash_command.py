@@ -11,6 +11,7 @@ from bot.slack.blocks import SHARE_ACTION, VOTE_DOWN_ACTION, VOTE_UP_ACTION
 from bot.slack.deps import AnswerEngine
 from tests.slack.conftest import ANSWERABLE, UNANSWERABLE
 from tests.support.fake_slack import FakeSlack
+from tests.support.recording_engine import RecordingEngine
 from tests.support.slack_app import RunningApp
 
 
@@ -112,21 +113,13 @@ def test_digest_is_routed_to_its_hook(
 
 
 def test_broadcasts_in_a_question_are_stripped_and_nothing_quoted_can_ping(
-    slack: RunningApp, fake_slack: FakeSlack, engine: AnswerEngine
+    slack: RunningApp, fake_slack: FakeSlack, engine: RecordingEngine
 ) -> None:
-    asked: list[str] = []
-    original_ask = engine.ask
-
-    def spying_ask(question: str) -> Any:
-        asked.append(question)
-        return original_ask(question)
-
-    engine.ask = spying_ask  # type: ignore[method-assign]
-    # <!channel> as Slack encodes @channel, and the same typed literally (which Slack escapes).
+    # <!channel> as Slack encodes @channel, and <!here> typed literally (which Slack escapes).
     raw = "<!channel> <@U0FACTBOT> " + ANSWERABLE + " &lt;!here&gt; &amp;"
     reply = _slash(slack, fake_slack, raw)
 
-    assert asked == [ANSWERABLE + " <!here> &"]
+    assert engine.questions == [ANSWERABLE + " <!here> &"]
     everything = reply["text"] + "".join(_texts(reply))
     for ping in ("<!channel>", "<!here>", "<@U0FACTBOT>"):
         assert ping not in everything
