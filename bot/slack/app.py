@@ -9,6 +9,7 @@ in its thread pool after the ack. ``/fact`` answers inside its ack.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -29,17 +30,25 @@ def build_web_client(settings: Settings) -> WebClient:
     )
 
 
-def build_app(settings: Settings, deps: SlackDeps, *, client: WebClient | None = None) -> App:
+def build_app(
+    settings: Settings,
+    deps: SlackDeps,
+    *,
+    client: WebClient | None = None,
+    listener_executor: Executor | None = None,
+) -> App:
     """The Bolt app with every FactBot listener registered.
 
     Calls ``auth.test`` once (Bolt learns the bot's own user and bot ids from it, to ignore its
     own messages); raises ``slack_bolt.error.BoltError`` when Slack rejects the token.
+    ``listener_executor`` runs the lazy listeners (default: Bolt's thread pool of 10).
     """
     app = App(
         client=client or build_web_client(settings),
         signing_secret=settings.slack_signing_secret,
         process_before_response=True,
         logger=logging.getLogger("bot.slack.bolt"),
+        listener_executor=listener_executor,
     )
     commands.register(app, deps)
     events.register(app, deps)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,11 +55,16 @@ def running_app(
     db_path: Path,
     on_timing: Callable[[float], None] | None = None,
 ) -> Iterator[RunningApp]:
-    """Build the app with ``engine`` and a real SQLite file, serve it on a free port, stop it after."""
+    """Build the app with ``engine`` and a real SQLite file, serve it on a free port, stop it after.
+
+    Lazy listeners (the work after each ack) run one at a time, in arrival order, so a test can
+    send a marker request after others and know those were handled once the marker's reply is in.
+    """
     settings = settings_for(fake, db_path)
     database = Database(db_path)
     deps = SlackDeps(engine=engine, database=database)
-    app = build_app(settings, deps)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lazy-listener")
+    app = build_app(settings, deps, listener_executor=executor)
     server = BoltHttpServer(app, host="127.0.0.1", port=0, on_timing=on_timing)
     thread = server.start_in_thread()
     try:
@@ -67,6 +73,7 @@ def running_app(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        executor.shutdown(wait=True, cancel_futures=True)
         database.close()
 
 

@@ -169,15 +169,15 @@ class SlackSender:
 
 
 def mention_event(
-    text: str, *, ts: str, thread_ts: str | None = None, user: str = "U0ASKER"
+    text: str, *, ts: str, thread_ts: str | None = None, user: str = "U0ASKER", channel: str = "C0GENERAL"
 ) -> dict[str, Any]:
-    """An ``app_mention`` in #general."""
+    """An ``app_mention`` in ``channel`` (#general)."""
     event = {
         "type": "app_mention",
         "user": user,
         "text": text,
         "ts": ts,
-        "channel": "C0GENERAL",
+        "channel": channel,
         "event_ts": ts,
     }
     if thread_ts:
