@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from slack_bolt import App
 
@@ -25,6 +26,8 @@ from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def settings_for(fake: FakeSlack, db_path: Path, **overrides: object) -> Settings:
@@ -77,7 +80,7 @@ def running_app(
         database.close()
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 5.0, interval: float = 0.005) -> object:
+def wait_until(condition: Callable[[], T], timeout: float = 5.0, interval: float = 0.005) -> T:
     """Poll ``condition`` until it returns something truthy (returned) or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
