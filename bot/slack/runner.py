@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 from slack_bolt import App
@@ -52,10 +55,10 @@ def serve(settings: Settings, port: int = DEFAULT_PORT) -> int:
         except OSError as error:
             logger.error("cannot reach Slack at %s: %s", settings.slack_api_url or "slack.com", error)
             return EXIT_SLACK_UNREACHABLE
-        _stop_on_sigterm()
-        if settings.slack_app_token:
-            return _run_socket_mode(app, settings.slack_app_token)
-        return _run_http(app, port)
+        with _sigterm_as_interrupt():
+            if settings.slack_app_token:
+                return _run_socket_mode(app, settings.slack_app_token)
+            return _run_http(app, port)
     finally:
         database.close()
 
@@ -94,7 +97,7 @@ def _run_socket_mode(app: App, app_token: str) -> int:
     except OSError as error:
         logger.error("cannot reach Slack for Socket Mode: %s", error)
         return EXIT_SLACK_UNREACHABLE
-    logger.info("FactBot is connected to Slack over Socket Mode; Ctrl-C stops it")
+    _announce("FactBot is connected to Slack over Socket Mode; Ctrl-C stops it.")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -106,7 +109,7 @@ def _run_socket_mode(app: App, app_token: str) -> int:
 
 def _run_http(app: App, port: int) -> int:
     server = start_http(app, port)
-    logger.info("FactBot is listening on http://0.0.0.0:%d%s; Ctrl-C stops it", server.port, EVENTS_PATH)
+    _announce(f"FactBot is listening on http://0.0.0.0:{server.port}{EVENTS_PATH}; Ctrl-C stops it.")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -116,12 +119,24 @@ def _run_http(app: App, port: int) -> int:
     return EXIT_OK
 
 
-def _stop_on_sigterm() -> None:
-    """Make SIGTERM stop the server the way Ctrl-C does (main thread only)."""
+def _announce(line: str) -> None:
+    """One line on stderr that the bot is up (the CLI shows only warnings from loggers by default)."""
+    logger.info(line)
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM stops the server the way Ctrl-C does (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

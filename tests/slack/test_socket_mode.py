@@ -38,8 +38,11 @@ def socket_mode(fake_slack: FakeSlack, engine: AnswerEngine, db_path: Path) -> I
         socket.wait_connected()
         yield socket
     finally:
-        # Server side first: the built-in client's plain-socket read waits up to 3 s otherwise.
+        # Server side first (the built-in client's plain-socket read would otherwise wait up to
+        # 3 s), then let the client notice before closing it, so the two never close one socket.
+        handler.client.auto_reconnect_enabled = False
         socket.close()
+        wait_until(lambda: not handler.client.is_connected())
         handler.close()
         executor.shutdown(wait=True)
         database.close()
