@@ -8,6 +8,7 @@ concurrently and is what ``factbot serve`` uses without Socket Mode. Requests to
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +64,12 @@ class BoltHttpServer(ThreadingHTTPServer):
 class _BoltRequestHandler(BaseHTTPRequestHandler):
     server: BoltHttpServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm holds the body
+        # back until the client's delayed ACK (~40 ms) on a keep-alive connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_POST(self) -> None:
         started = time.perf_counter()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -212,6 +213,10 @@ def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms stalls
 
         def do_POST(self) -> None:
             self._handle()
