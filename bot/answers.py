@@ -19,8 +19,8 @@ ANSWER_KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "date": (frozenset({"date", "year"}), frozenset()),
     "year": (frozenset({"year"}), frozenset({"date"})),
     "day": (frozenset({"date"}), frozenset({"year"})),
-    "money": (frozenset({"money"}), frozenset({"count"})),
-    "count": (frozenset({"count"}), frozenset({"money"})),
+    "money": (frozenset({"money"}), frozenset({"percent"})),
+    "count": (frozenset({"count"}), frozenset()),
     "percent": (frozenset({"percent"}), frozenset()),
     "person": (frozenset({"person", "org"}), frozenset({"name", "place"})),
     "place": (frozenset({"place"}), frozenset({"name", "org"})),
@@ -75,6 +75,19 @@ _DISCOURSE = re.compile(
     re.IGNORECASE,
 )
 MAX_ANSWER_WORDS = 28
+
+
+_HEAD_RE = re.compile(
+    r"^\W*(?:what|which)\s+(?:(?:kinds?|types?|sorts?|forms?)\s+of\s+)?(?!(?:is|are|was|were|did|does|do|can|could|"
+    r"would|should|will|has|have|had|might|may|must|kind|kinds|type|types|of|the|a|an)\b)([A-Za-z][\w-]*)",
+    re.IGNORECASE,
+)
+
+
+def head_word(question: str) -> str | None:
+    """The noun a "what X ..." question asks about ("what crises call for ..." -> "crises")."""
+    match = _HEAD_RE.search(fold(question))
+    return match.group(1) if match else None
 
 
 def question_type(question: str) -> str | None:
@@ -156,6 +169,8 @@ def extract(
     hits: list[tuple[int, float, bool]],
     kind: str | None,
     span_overlap: dict[int, float],
+    bounds: tuple[int | None, int | None] = (None, None),
+    head: str | None = None,
 ) -> Extraction:
     """The short answer from ``fact`` for a question of type ``kind``.
 
@@ -179,12 +194,22 @@ def extract(
         if t.capitalized and t.start > 0 and i not in {p for p, _, _ in hits}
     }
     if kind is not None:
-        span = _best_span(fact, terms, hits, kind, span_overlap, chunks, hit_chunks, foreign_name_chunks)
+        span = _best_span(fact, terms, hits, kind, span_overlap, chunks, foreign_name_chunks, bounds)
         if span is not None:
             index = _chunk_of(chunks, span.start)
             return Extraction(_around(quote, chunks, index, index, span), True)
     if not hit_chunks:
         return Extraction(tidy(quote), False)
+    head_at = [terms[p].start for p, _, _ in hits if terms[p].key == head] if head else []
+    if head_at:
+        # "What crises ...?": the answer is what the sentence says from "crises" on.
+        first = last = _chunk_of(chunks, head_at[0])
+        while (
+            last + 1 < len(chunks)
+            and _words(quote[chunks[first].start : chunks[last + 1].end]) <= MAX_ANSWER_WORDS
+        ):
+            last += 1
+        return Extraction(_around(quote, chunks, first, last, None), False)
     first, last = min(hit_chunks), max(hit_chunks)
     # Keep the best-covered stretch within the length limit.
     while _words(quote[chunks[first].start : chunks[last].end]) > MAX_ANSWER_WORDS and first < last:
@@ -199,6 +224,9 @@ def extract(
     return Extraction(_around(quote, chunks, first, last, None), False)
 
 
+ENTITY_TYPES = frozenset({"person", "place", "name"})
+
+
 def _best_span(
     fact: Fact,
     terms: tuple[Term, ...],
@@ -206,40 +234,100 @@ def _best_span(
     kind: str,
     span_overlap: dict[int, float],
     chunks: list[Chunk],
-    hit_chunks: dict[int, float],
     foreign_name_chunks: set[int],
+    bounds: tuple[int | None, int | None] = (None, None),
 ) -> Span | None:
-    preferred, accepted = ANSWER_KINDS[kind]
-    total = sum(w for _, w, _ in hits) or 1.0
+    """The span of the wanted kind that best answers: near the question's words, not in them.
+
+    For names (who, where, which) the question's own names say little about where the answer
+    is; its other words do ("who condemned" -> next to "condemnation"). For values (when, how
+    much) the question's names pick among several values ("Japan spent X, and South Korea Y").
+    """
+    wants_entity = kind in ENTITY_TYPES
+    word_hits = [(p, w) for p, w, is_name in hits if not is_name]
+    name_hits = [(p, w) for p, w, is_name in hits if is_name]
+    word_total = sum(w for _, w in word_hits) or 1.0
+    name_total = sum(w for _, w in name_hits) or 1.0
     best: tuple[float, int, Span] | None = None
     for span in fact.spans:
-        if span.kind in preferred:
-            score = 2.0
-        elif span.kind in accepted:
-            score = 1.0
-        else:
+        score = span_fit(span, kind)
+        if not score:
             continue
         overlap = span_overlap.get(span.start, 0.0)
-        if overlap >= 0.99:
+        if overlap >= 0.99 or not within_bounds(span, bounds):
             continue
         score -= 1.5 * overlap
         index = _chunk_of(chunks, span.start)
-        score += hit_chunks.get(index, 0.0) / total
-        if index in foreign_name_chunks and span.kind not in ("person", "org", "name", "place"):
-            score -= 0.3
-        # Nearness to the question's non-name words ("condemnation" for "who condemned").
-        gravity = 0.0
-        for position, weight, is_name in hits:
-            if is_name:
-                continue
-            term = terms[position]
-            distance = abs(_token_distance(fact.quote, term.start, span.start, span.end))
-            gravity += weight / (1 + distance)
-        score += 0.5 * gravity / total
+        in_chunk = [w for p, w in word_hits if _chunk_of(chunks, terms[p].start) == index]
+        score += 0.5 * sum(in_chunk) / word_total
+        gravity = sum(
+            w / (1 + _token_distance(fact.quote, terms[p].start, span.start, span.end)) for p, w in word_hits
+        )
+        score += (2.0 if wants_entity else 0.5) * gravity / word_total
+        if wants_entity and span.start <= 1:
+            score += 0.1  # the sentence's subject
+        if not wants_entity:
+            names_in_chunk = [w for p, w in name_hits if _chunk_of(chunks, terms[p].start) == index]
+            score += 0.5 * sum(names_in_chunk) / name_total
+            if index in foreign_name_chunks:
+                score -= 0.3
+            if kind == "count" and _followed_by_hit(span, terms, hits):
+                score += 0.5
         rank = (score, -span.start, span)
         if best is None or rank[:2] > best[:2]:
             best = rank
     return best[2] if best else None
+
+
+_DAY_RE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\b(?!\d)")
+
+
+def span_fit(span: Span, kind: str) -> float:
+    """How well a span answers a question of ``kind``: 1 for the wanted kind, less for a fallback.
+
+    Asked for dates, a day ("May 26–27, 2024") beats a month ("July 2024"), which beats a year.
+    """
+    preferred, accepted = ANSWER_KINDS[kind]
+    if span.kind not in preferred and span.kind not in accepted:
+        return 0.0
+    if kind == "day":
+        if span.kind == "year":
+            return 0.3
+        return 1.0 if _DAY_RE.search(re.sub(r"\b\d{4}\b", "", span.text)) else 0.6
+    return 1.0 if span.kind in preferred else 0.6
+
+
+_BOUND_RE = re.compile(r"\b(before|prior to|until|after|since)\s+(?:the\s+)?(?:year\s+)?(\d{4})\b", re.I)
+
+
+def year_bounds(question: str) -> tuple[int | None, int | None]:
+    """Years a date answer must fall strictly between: "before 2024" -> (None, 2024)."""
+    low: int | None = None
+    high: int | None = None
+    for word, year in _BOUND_RE.findall(fold(question)):
+        if word.lower() in ("before", "prior to", "until"):
+            high = int(year)
+        else:
+            low = int(year)
+    return low, high
+
+
+def within_bounds(span: Span, bounds: tuple[int | None, int | None]) -> bool:
+    """False for a dated span outside the question's "before/after YEAR"."""
+    low, high = bounds
+    if low is None and high is None:
+        return True
+    years = [int(y) for y in re.findall(r"\b(\d{4})\b", span.text)]
+    if not years:
+        return True
+    return (low is None or min(years) > low) and (high is None or max(years) < high)
+
+
+def _followed_by_hit(span: Span, terms: tuple[Term, ...], hits: list[tuple[int, float, bool]]) -> bool:
+    """True when one of the next three words after the span is a question word ("25 joint exercises")."""
+    positions = {p for p, _, _ in hits}
+    after = [i for i, t in enumerate(terms) if t.start >= span.end][:3]
+    return any(i in positions for i in after)
 
 
 def _token_distance(quote: str, position: int, start: int, end: int) -> int:
