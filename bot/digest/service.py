@@ -26,6 +26,9 @@ from bot.model import Fact, Source
 
 logger = logging.getLogger(__name__)
 
+# ``factbot digest send`` waits this long at most between attempts before giving up.
+MAX_MANUAL_WAIT = timedelta(seconds=60)
+
 
 class FactCatalog(Protocol):
     """What the digest needs from the engine."""
@@ -60,6 +63,7 @@ class DeliveryOutcome:
     error: str | None = None
     message_ts: str | None = None
     fact_ids: tuple[str, ...] = ()
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -227,8 +231,13 @@ class DigestService:
             )
             if outcome.status != RETRY:
                 return outcome
-            wait = self.retry.delay(attempt, DeliveryFailure(outcome.error or "", retryable=True))
-            sleep(min(wait.total_seconds(), 60.0))
+            wait = (outcome.retry_at or now) - now
+            if wait > MAX_MANUAL_WAIT:
+                self.store.mark_failed(
+                    post_id, error=f"{outcome.error} (Slack asked to wait {wait}; try later)"
+                )
+                return DeliveryOutcome(channel_id, post_id, FAILED, outcome.error)
+            sleep(wait.total_seconds())
             now += wait
             self.store.claim_manual_retry(post_id, now=now, lease=self.lease)
         return outcome
@@ -268,7 +277,7 @@ class DigestService:
                 attempt,
                 retry_at.astimezone(UTC).isoformat(timespec="seconds"),
             )
-            return DeliveryOutcome(channel_id, post_id, RETRY, failure.error)
+            return DeliveryOutcome(channel_id, post_id, RETRY, failure.error, retry_at=retry_at)
         self.store.mark_failed(post_id, error=failure.error)
         self.store.record_error(channel_id, failure.error, now, pause=failure.channel_problem)
         if failure.channel_problem:

@@ -359,7 +359,7 @@ class DigestStore:
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE digest_post SET status = 'failed', attempts = attempts + 1, last_error = ?, "
-                "lease_until = NULL, next_attempt_at = NULL WHERE id = ? AND status = 'claimed'",
+                "lease_until = NULL, next_attempt_at = NULL WHERE id = ? AND status IN ('claimed', 'retry')",
                 (error, post_id),
             )
 
