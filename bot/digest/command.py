@@ -20,11 +20,14 @@ from bot.errors import DigestError
 
 logger = logging.getLogger(__name__)
 
-USAGE = (
-    "Usage: `/fact digest on [HH:MM] [Area/City]` to get a few facts here every day "
-    "(e.g. `/fact digest on 08:30 Europe/Berlin`), `/fact digest off` to stop, "
-    "`/fact digest` to see the schedule."
-)
+
+def usage(command: str = "/fact") -> str:
+    """How to use the digest subcommand of ``command``."""
+    return (
+        f"Usage: `{command} digest on [HH:MM] [Area/City]` to get a few facts here every day "
+        f"(e.g. `{command} digest on 08:30 Europe/Berlin`), `{command} digest off` to stop, "
+        f"`{command} digest` to see the schedule."
+    )
 
 
 @dataclass(frozen=True)
@@ -36,22 +39,22 @@ class DigestCommand:
     timezone: str | None = None
 
 
-def parse_digest_command(args: Sequence[str] | str) -> DigestCommand:
+def parse_digest_command(args: Sequence[str] | str, command: str = "/fact") -> DigestCommand:
     """Parse the words after ``digest``; DigestError with a user-facing message if malformed."""
     words = args.split() if isinstance(args, str) else [word for arg in args for word in arg.split()]
     if not words or words[0].lower() in ("status", "show"):
         if len(words) > 1:
-            raise DigestError(f"`/fact digest {words[0]}` takes nothing more. {USAGE}")
+            raise DigestError(f"`{command} digest {words[0]}` takes nothing more. {usage(command)}")
         return DigestCommand("status")
     action, rest = words[0].lower(), words[1:]
     if action in ("help", "?"):
         return DigestCommand("help")
     if action in ("off", "stop"):
         if rest:
-            raise DigestError(f"`/fact digest off` takes nothing more. {USAGE}")
+            raise DigestError(f"`{command} digest off` takes nothing more. {usage(command)}")
         return DigestCommand("off")
     if action not in ("on", "start"):
-        raise DigestError(f"I don't know `digest {words[0]}`. {USAGE}")
+        raise DigestError(f"I don't know `digest {words[0]}`. {usage(command)}")
     post_time: time | None = None
     timezone: str | None = None
     for word in rest:
@@ -60,7 +63,7 @@ def parse_digest_command(args: Sequence[str] | str) -> DigestCommand:
         elif timezone is None and not looks_like_time(word):
             timezone = parse_timezone(word).key
         else:
-            raise DigestError(f"I don't understand `{word}` there. {USAGE}")
+            raise DigestError(f"I don't understand `{word}` there. {usage(command)}")
     return DigestCommand("on", post_time, timezone)
 
 
@@ -73,17 +76,18 @@ def _when(moment: datetime, zone_name: str, now: datetime) -> str:
     return f"{day} at {local.strftime('%H:%M')} ({zone_name})"
 
 
-def render_status(status: DigestStatus, now: datetime, size: int) -> str:
+def render_status(status: DigestStatus, now: datetime, size: int, command: str = "/fact") -> str:
     """The reply to ``/fact digest``."""
     subscription = status.subscription
     if subscription is None or not subscription.active:
-        return "The daily digest is *off* in this channel. Turn it on with `/fact digest on`."
+        return f"The daily digest is *off* in this channel. Turn it on with `{command} digest on`."
     schedule = (
         f"{size} facts every day at {format_post_time(subscription.post_time)} ({subscription.timezone})"
     )
     lines = [f"The daily digest is *on* in this channel: {schedule}."]
     if subscription.paused_reason:
         hint = ERROR_HINTS.get(subscription.paused_reason, "fix it, then run `/fact digest on` again")
+        hint = hint.replace("/fact", command)
         lines.append(f":warning: Paused: Slack said `{escape_mrkdwn(subscription.paused_reason)}`; {hint}.")
     elif status.next_post_at is not None:
         lines.append(f"Next digest: {_when(status.next_post_at, subscription.timezone, now)}.")
@@ -109,22 +113,28 @@ def _when_past(moment: datetime, zone_name: str) -> str:
 
 
 def run_digest_command(
-    service: DigestService, args: Sequence[str] | str, *, channel_id: str, user_id: str | None, now: datetime
+    service: DigestService,
+    args: Sequence[str] | str,
+    *,
+    channel_id: str,
+    user_id: str | None,
+    now: datetime,
+    command: str = "/fact",
 ) -> str:
     """Carry out ``/fact digest ...`` for a channel and return the reply (Slack mrkdwn)."""
     try:
-        command = parse_digest_command(args)
+        request = parse_digest_command(args, command)
     except DigestError as exc:
         return f":x: {escape_mrkdwn(str(exc))}"
-    if command.action == "help":
-        return USAGE
-    if command.action == "off":
+    if request.action == "help":
+        return usage(command)
+    if request.action == "off":
         if service.unsubscribe(channel_id, now=now, user_id=user_id):
             return "The daily digest is now *off* in this channel."
         return "The daily digest was not on in this channel."
-    if command.action == "on":
+    if request.action == "on":
         status = service.subscribe(
-            channel_id, now=now, post_time=command.post_time, timezone=command.timezone, user_id=user_id
+            channel_id, now=now, post_time=request.post_time, timezone=request.timezone, user_id=user_id
         )
-        return "Done. " + render_status(status, now, service.size)
-    return render_status(service.status(channel_id, now=now), now, service.size)
+        return "Done. " + render_status(status, now, service.size, command)
+    return render_status(service.status(channel_id, now=now), now, service.size, command)
