@@ -102,8 +102,14 @@ def start_digest_scheduler(
     clock: Callable[[], datetime] = utc_now,
     tick_seconds: float = DEFAULT_TICK_SECONDS,
 ) -> DigestScheduler:
-    """Sync FACTBOT_DIGEST_CHANNELS into the database and start posting digests in the background."""
-    service = build_digest_service(settings, engine, db, client)
+    """Sync FACTBOT_DIGEST_CHANNELS into the database and start posting digests in the background.
+
+    Posts go through a copy of ``client`` without its retry handlers: a rate-limit handler would
+    sleep inside the post for as long as Slack asks, possibly past the claim's lease. Backoff is
+    the service's job, recorded in the database.
+    """
+    poster_client = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout)
+    service = build_digest_service(settings, engine, db, poster_client)
     service.sync_from_environment(settings.digest_channels, settings.digest_time, settings.timezone, clock())
     return DigestScheduler(service, clock=clock, tick_seconds=tick_seconds).start()
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.digest.delivery import DeliveryError, DeliveryFailure, DigestPoster
 from bot.digest.render import Digest, DigestItem, to_blocks, to_fallback_text
@@ -195,6 +195,13 @@ class DigestService:
             except sqlite3.OperationalError:
                 # e.g. the database stayed locked past busy_timeout: the next tick tries again.
                 logger.exception("digest for %s skipped this round: database busy", subscription.channel_id)
+                continue
+            except ZoneInfoNotFoundError:
+                logger.error(
+                    "digest for %s skipped: time zone %r is unknown here (is tzdata installed?)",
+                    subscription.channel_id,
+                    subscription.timezone,
+                )
                 continue
             if outcome is not None:
                 outcomes.append(outcome)
