@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
-import json
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from slack_sdk import WebClient
@@ -25,13 +19,14 @@ from bot.engine import Engine
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps
-from bot.slack.http_server import EVENTS_PATH, BoltHttpServer
+from bot.slack.http_server import BoltHttpServer
 from bot.storage import Database
 from tests.digest.helpers import utc
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_app import settings_for
+from tests.support.slack_requests import SlackSender
 
 REPO = Path(__file__).resolve().parents[2]
-SIGNING_SECRET = "digest-test-signing-secret"
 
 
 @pytest.fixture(scope="module")
@@ -82,67 +77,37 @@ def test_cli_preview_with_the_real_engine(tmp_path: Path, capsys: pytest.Capture
     assert not settings.db_path.exists()
 
 
-def _signed_post(url: str, form: dict[str, str]) -> dict[str, object]:
-    body = urlencode(form)
-    timestamp = str(int(time.time()))
-    signature = hmac.new(
-        SIGNING_SECRET.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256
-    ).hexdigest()
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": f"v0={signature}",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
-
-
 @pytest.fixture
-def bolt_url(engine: Engine, database: Database, fake_slack: FakeSlack) -> Iterator[str]:
-    settings = Settings(
-        slack_bot_token="xoxb-test",
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake_slack.api_url,
-        db_path=database.path,
-    )
+def sender(engine: Engine, database: Database, fake_slack: FakeSlack) -> Iterator[SlackSender]:
+    """The real Bolt app over HTTP with a digest service on ``database`` (cf. tests.support.slack_app)."""
+    settings = settings_for(fake_slack, database.path)
     digest = build_digest_service(settings, engine, database, client=None)
     app = build_app(settings, SlackDeps(engine=engine, database=database, digest=digest))
     server = BoltHttpServer(app, host="127.0.0.1", port=0)
-    server.start_in_thread()
-    yield f"http://127.0.0.1:{server.port}{EVENTS_PATH}"
+    thread = server.start_in_thread()
+    yield SlackSender(server.port)
     server.shutdown()
     server.server_close()
+    thread.join(timeout=5)
 
 
-def _command(text: str, channel: str = "C42") -> dict[str, str]:
-    return {
-        "command": "/fact",
-        "text": text,
-        "channel_id": channel,
-        "user_id": "U7",
-        "team_id": "T0FACTBOT",
-        "trigger_id": "1.2.3",
-        "response_url": "http://127.0.0.1:9/unused",
-    }
+def test_slash_digest_over_signed_http(
+    sender: SlackSender, database: Database, fake_slack: FakeSlack
+) -> None:
+    def slash(text: str) -> str:
+        reply = sender.slash(text, response_url=fake_slack.response_url(), channel_id="C42")
+        assert reply.status == 200
+        assert reply.json()["response_type"] == "ephemeral"
+        return str(reply.json()["text"])
 
-
-def test_slash_digest_over_signed_http(bolt_url: str, database: Database, fake_slack: FakeSlack) -> None:
-    bad_time = _signed_post(bolt_url, _command("digest on 9.30pm"))
-    assert bad_time["response_type"] == "ephemeral"
-    assert "is not a time of day: use 24-hour HH:MM" in str(bad_time["text"])
-    bad_zone = _signed_post(bolt_url, _command("digest on 09:30 Atlantis/Capital"))
-    assert "is not a time zone I know" in str(bad_zone["text"])
+    assert "is not a time of day: use 24-hour HH:MM" in slash("digest on 9.30pm")
+    assert "is not a time zone I know" in slash("digest on 09:30 Atlantis/Capital")
     assert DigestStore(database).subscription("C42") is None
 
-    on = _signed_post(bolt_url, _command("digest on 07:30 asia/tokyo"))
-    assert "every day at 07:30 (Asia/Tokyo)" in str(on["text"])
+    assert "every day at 07:30 (Asia/Tokyo)" in slash("digest on 07:30 asia/tokyo")
     subscription = DigestStore(database).subscription("C42")
     assert subscription is not None and subscription.timezone == "Asia/Tokyo"
-    assert "*on*" in str(_signed_post(bolt_url, _command("digest"))["text"])
-    assert "*off*" in str(_signed_post(bolt_url, _command("digest off"))["text"])
+    assert "*on*" in slash("digest")
+    assert "*off*" in slash("digest off")
     assert DigestStore(database).enabled_subscriptions() == []
     assert fake_slack.calls("chat.postMessage") == []  # the command never posts a digest itself
