@@ -188,6 +188,7 @@ class DigestService:
 
     def run_due(self, now: datetime) -> list[DeliveryOutcome]:
         """Post every digest that is due at ``now`` and not claimed elsewhere; one step of the scheduler."""
+        self._require_poster()
         outcomes = []
         for subscription in self.store.enabled_subscriptions():
             try:
@@ -229,6 +230,7 @@ class DigestService:
         sleep: Callable[[float], None] = time_module.sleep,
     ) -> DeliveryOutcome:
         """Post the channel's next digest immediately (outside the daily schedule) and record it."""
+        self._require_poster()
         subscription = self.store.subscription(channel_id)
         zone = ZoneInfo(subscription.timezone if subscription else self.default_timezone)
         post_id = self.store.start_manual(channel_id, token=uuid.uuid4().hex, now=now, lease=self.lease)
@@ -249,12 +251,17 @@ class DigestService:
             self.store.claim_manual_retry(post_id, now=now, lease=self.lease)
         return outcome
 
+    def _require_poster(self) -> DigestPoster:
+        """The poster, checked before anything is claimed (a claim without one would only expire)."""
+        if self.poster is None:
+            raise ConfigError("no Slack client configured for sending digests: set SLACK_BOT_TOKEN")
+        return self.poster
+
     def _deliver(
         self, post_id: int, channel_id: str, day: date, now: datetime, *, final_attempt: bool = False
     ) -> DeliveryOutcome:
         """Compose and post one claimed digest, then record the result (sent only if Slack accepted)."""
-        if self.poster is None:
-            raise ConfigError("no Slack client configured for sending digests: set SLACK_BOT_TOKEN")
+        poster = self._require_poster()
         digest, picks = self.compose(channel_id, day)
         if not picks:
             error = "no facts to send (build the fact index with `factbot build`)"
@@ -262,7 +269,7 @@ class DigestService:
             self.store.record_error(channel_id, error, now)
             return DeliveryOutcome(channel_id, post_id, FAILED, error)
         try:
-            message_ts = self.poster.post(channel_id, to_fallback_text(digest), to_blocks(digest))
+            message_ts = poster.post(channel_id, to_fallback_text(digest), to_blocks(digest))
         except DeliveryError as exc:
             return self._record_failure(post_id, channel_id, exc.failure, now, final_attempt=final_attempt)
         self.store.mark_sent(post_id, picks=picks, message_ts=message_ts, now=now)

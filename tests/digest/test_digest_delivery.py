@@ -5,8 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import time, timedelta
 
+import pytest
+
 from bot.digest.rotation import SentFact
+from bot.digest.service import DigestService
 from bot.digest.store import FAILED, RETRY, SENT
+from bot.errors import ConfigError
 from tests.digest.conftest import MakeService
 from tests.digest.helpers import utc
 from tests.support.fake_slack import FakeSlack
@@ -208,3 +212,12 @@ def test_history_counts_only_posts_slack_accepted(make_service: MakeService, fak
     [outcome] = service.run_due(utc(2024, 5, 6, 9, 1))
     assert outcome.fact_ids == preview_before
     assert service.store.history("C1") == [SentFact(fid, 0) for fid in preview_before]
+
+
+def test_without_a_poster_nothing_is_claimed(make_service: MakeService) -> None:
+    service = make_service()
+    service.subscribe("C1", now=utc(2024, 5, 5))
+    offline = DigestService(service.store, service.catalog)  # as `/fact digest` builds it: no client
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        offline.run_due(utc(2024, 5, 6, 9))
+    assert service.store.posts("C1") == []
