@@ -171,7 +171,7 @@ def help_reply(command: str, examples: Sequence[str]) -> Reply:
     lines = [
         "*FactBot* answers questions about its articles with a short answer and the exact sentence "
         "it comes from.",
-        f"• `{command} <question>` answers privately; you can then share the answer in the channel.",
+        f"• `{command} &lt;question&gt;` answers privately; you can then share the answer in the channel.",
         f"• `{command} sources` lists the articles I know.",
         f"• `{command} topics` lists things I can answer about.",
         f"• `{command} digest` sets up a daily digest (coming soon).",
