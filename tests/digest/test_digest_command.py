@@ -111,3 +111,15 @@ def test_bad_environment_settings_name_the_variable(
 ) -> None:
     with pytest.raises(ConfigError, match=variable):
         make_service().sync_from_environment(["C1"], post_time, zone, utc(2024, 5, 5))
+
+
+def test_status_shows_a_retry_and_its_error(make_service: MakeService, fake_slack: FakeSlack) -> None:
+    service = make_service()
+    run_digest_command(service, "on", channel_id="C1", user_id="U1", now=utc(2024, 5, 5))
+    fake_slack.queue(
+        "chat.postMessage", {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "90"}
+    )
+    service.run_due(utc(2024, 5, 6, 9))
+    reply = run_digest_command(service, "", channel_id="C1", user_id="U1", now=utc(2024, 5, 6, 9, 0, 10))
+    assert "Next digest: today at 09:01 (UTC)." in reply
+    assert "Last error: `ratelimited` (Monday 6 May 09:00 (UTC))." in reply
