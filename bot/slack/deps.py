@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from bot.digest.service import DigestService
 from bot.model import Answer, ArticleInfo
 from bot.slack.dedupe import RecentEventIds
 from bot.storage import Database
@@ -31,13 +32,15 @@ class AnswerEngine(Protocol):
 class SlackDeps:
     """The engine that answers, the database that records votes, and the memory of seen events.
 
-    ``command`` is the slash command's name as configured in the manifest.
+    ``command`` is the slash command's name as configured in the manifest. ``digest`` serves
+    ``/fact digest`` (None: digests are not set up, and the command says so).
     """
 
     engine: AnswerEngine
     database: Database
     seen_events: RecentEventIds = field(default_factory=RecentEventIds)
     command: str = "/fact"
+    digest: DigestService | None = None
 
 
 def with_deps(listener: Callable[..., R], deps: SlackDeps) -> Callable[..., R]:

@@ -19,6 +19,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot.digest.scheduler import DigestScheduler, build_digest_service, start_digest_scheduler
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.settings import DEFAULT_PORT, Settings
@@ -44,9 +45,12 @@ def serve(settings: Settings, port: int = DEFAULT_PORT) -> int:
     settings.require_slack()
     engine = Engine.load(settings.facts_dir, settings.seeds_dir)
     database = Database(settings.db_path)
+    digest_scheduler: DigestScheduler | None = None
     try:
+        # Daily digests: `/fact digest` needs the service; ConfigError on a bad FACTBOT_DIGEST_*.
+        digest = build_digest_service(settings, engine, database, client=None)
         try:
-            app = build_app(settings, SlackDeps(engine=engine, database=database))
+            app = build_app(settings, SlackDeps(engine=engine, database=database, digest=digest))
         except BoltError as error:
             raise ConfigError(
                 f"Slack rejected SLACK_BOT_TOKEN ({error}); copy the Bot User OAuth Token (xoxb-...) "
@@ -55,11 +59,14 @@ def serve(settings: Settings, port: int = DEFAULT_PORT) -> int:
         except OSError as error:
             logger.error("cannot reach Slack at %s: %s", settings.slack_api_url or "slack.com", error)
             return EXIT_SLACK_UNREACHABLE
+        digest_scheduler = start_digest_scheduler(settings, engine, app.client, database)
         with _sigterm_as_interrupt():
             if settings.slack_app_token:
                 return _run_socket_mode(app, settings.slack_app_token)
             return _run_http(app, port)
     finally:
+        if digest_scheduler is not None:
+            digest_scheduler.stop()
         database.close()
 
 

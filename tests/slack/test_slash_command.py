@@ -97,7 +97,7 @@ def test_topics_lists_what_it_can_answer(
 def test_digest_is_routed_to_its_hook(
     slack: RunningApp, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert "coming soon" in _texts(_slash(slack, fake_slack, "digest"))[0]
+    assert "not set up" in _texts(_slash(slack, fake_slack, "digest"))[0]  # deps without a digest service
 
     seen: list[tuple[str, str, str]] = []
 
