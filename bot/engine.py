@@ -43,13 +43,12 @@ AMOUNT_TYPE_PENALTY = 0.3
 VALUE_TYPES = frozenset({"money", "percent", "count", "date", "year", "day"})
 # The fact shares only names with the question, none of what it asks about ("When was NATO founded?").
 ONLY_NAMES_PENALTY = 1.0
-RERANK_DEPTH = 12
 TYPE_BONUS = 0.25
 NAME_MISSING_FACTOR = 0.9
 # In a keyword question ("south korea defence spending") every name was chosen on purpose.
 KEYWORD_NAME_MISSING_FACTOR = 0.6
 LIST_BONUS = 0.15
-_YEAR_RE = re.compile(r"\d{4}")
+_YEAR_RE = re.compile(r"\d{4}\b")
 _WH_RE = re.compile(r"\b(?:what|when|where|which|who|whom|whose|why|how)\b", re.IGNORECASE)
 _LIST_QUESTION_RE = re.compile(r"\b(?:kinds?|types?|sorts?|forms?|examples?)\s+of\b", re.IGNORECASE)
 _ENUMERATION_RE = re.compile(
@@ -68,8 +67,9 @@ class Engine:
         self._index = index
         self._titles = titles
         self._urls = urls
-        self._by_id = {f.id: f for f in index.facts}
-        self._counts = Counter(f.article for f in index.facts)
+        self._by_id = {fid: i for i, fid in enumerate(index.fact_ids())}
+        self._counts = Counter(index.articles_of_facts())
+        self._topics = _topics_of(index.facts)
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -119,11 +119,11 @@ class Engine:
         if choice is None:
             return self._decline(text, candidates)
         candidate, confidence = choice
-        fact = self._index.facts[candidate.index]
+        fact = self._index.fact(candidate.index)
         hits = self._hits(candidate.index, query)
         extraction = extract(
             fact,
-            self._index.fact_term_spans[candidate.index],
+            self._index.term_positions(candidate.index),
             hits,
             kind,
             self._span_overlap(candidate.index, hits),
@@ -155,7 +155,7 @@ class Engine:
         asks = bool(_WH_RE.search(question))
         wants_list = bool(_LIST_QUESTION_RE.search(question))
         best: tuple[float, Candidate, float] | None = None
-        for candidate in candidates[:RERANK_DEPTH]:
+        for candidate in candidates:
             typed = self._answer_span_quality(
                 candidate.index, query, kind, bounds, candidate.names_only_not_in_sentence > 0
             )
@@ -164,7 +164,7 @@ class Engine:
             rank *= (
                 NAME_MISSING_FACTOR if asks else KEYWORD_NAME_MISSING_FACTOR
             ) ** candidate.names_not_in_sentence
-            if wants_list and _ENUMERATION_RE.search(self._index.facts[candidate.index].quote):
+            if wants_list and _ENUMERATION_RE.search(self._index.quote(candidate.index)):
                 rank += LIST_BONUS * top
             rank += TYPE_BONUS * top * typed + PROXIMITY_BONUS * top * candidate.proximity
             if best is None or rank > best[0]:
@@ -200,7 +200,7 @@ class Engine:
         return next((q.key for q in query if q.surface.lower() == word.lower()), None)
 
     def _hits(self, index: int, query: list[QueryTerm]) -> list[tuple[int, float, bool]]:
-        ids = self._index.fact_terms[index]
+        ids = self._index.terms_of(index).tolist()
         hits = []
         for position, term_id in enumerate(ids):
             for qt in query:
@@ -212,14 +212,15 @@ class Engine:
 
     def _span_overlap(self, index: int, hits: list[tuple[int, float, bool]]) -> dict[int, float]:
         """For each span of the fact, the share of its words that the question already has."""
-        terms = self._index.fact_term_spans[index]
+        starts = self._index.starts_of(index)
         hit_positions = {p for p, _, _ in hits}
         overlap: dict[int, float] = {}
-        for span in self._index.facts[index].spans:
-            inside = [i for i, t in enumerate(terms) if span.start <= t.start < span.end]
+        for span in self._index.fact(index).spans:
+            inside = [i for i, start in enumerate(starts) if span.start <= start < span.end]
             if span.kind == "date":
                 # "May 26–27, 2024" answers "the dates of the 2024 summit": the year is not the news.
-                inside = [i for i in inside if not _YEAR_RE.fullmatch(terms[i].surface)]
+                quote = self._index.quote(index)
+                inside = [i for i in inside if not _YEAR_RE.match(quote, starts[i])]
             if inside:
                 overlap[span.start] = sum(1 for i in inside if i in hit_positions) / len(inside)
         return overlap
@@ -235,7 +236,7 @@ class Engine:
         """0 when the fact holds no span of the wanted kind; up to 1 for a new span of the best kind."""
         if kind is None:
             return 0.0
-        fact = self._index.facts[index]
+        fact = self._index.fact(index)
         spans = [s for s in fact.spans if span_fit(s, kind) and within_bounds(s, bounds)]
         if not spans:
             return 0.0
@@ -249,7 +250,7 @@ class Engine:
         suggestions: list[str] = []
         seen: set[str] = set()
         for candidate in candidates:
-            suggestion = self._suggestion(self._index.facts[candidate.index])
+            suggestion = self._suggestion(self._index.fact(candidate.index))
             if suggestion.lower() not in seen:
                 seen.add(suggestion.lower())
                 suggestions.append(suggestion)
@@ -286,7 +287,8 @@ class Engine:
 
     def fact(self, fact_id: str) -> Fact | None:
         """The fact with this id, or None."""
-        return self._by_id.get(fact_id)
+        index = self._by_id.get(fact_id)
+        return None if index is None else self._index.fact(index)
 
     def source(self, fact: Fact) -> Source:
         """Where a fact's quote stands."""
@@ -299,21 +301,25 @@ class Engine:
 
     def topics(self, limit: int = 12) -> tuple[str, ...]:
         """Things the engine can answer about: curated questions first, then the most named things."""
-        topics: list[str] = []
-        for fact in self._index.facts:
-            topics.extend(fact.questions[:1])
-        names: Counter[str] = Counter()
-        for fact in self._index.facts:
-            for span in fact.spans:
-                if span.kind in ("person", "org", "place", "name") and len(span.text) > 2:
-                    names[re.sub(r"['’]s$", "", span.text)] += 1
-        picked = topics[: max(limit // 2, limit - len(names))]
-        for name, _ in names.most_common():
+        questions, names = self._topics
+        picked = list(questions[: max(limit // 2, limit - len(names))])
+        for name in names:
             if len(picked) >= limit:
                 break
             if name not in picked:
                 picked.append(name)
         return tuple(picked[:limit])
+
+
+def _topics_of(facts: tuple[Fact, ...], keep: int = 50) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Curated questions (one per fact) and the most named things, computed once per index."""
+    questions = tuple(f.questions[0] for f in facts if f.questions)[:keep]
+    names: Counter[str] = Counter()
+    for fact in facts:
+        for span in fact.spans:
+            if span.kind in ("person", "org", "place", "name") and len(span.text) > 2:
+                names[re.sub(r"['’]s$", "", span.text)] += 1
+    return questions, tuple(name for name, _ in names.most_common(keep))
 
 
 def _mostly_known(query: list[QueryTerm]) -> bool:

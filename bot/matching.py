@@ -23,7 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.facts import Vocabulary
-from bot.model import Fact
+from bot.model import Fact, Span
 from bot.text import LIGHT_WORDS, QUESTION_WORDS, STOP_WORDS, Token, fold, normalize_word, tokenize
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ K1 = 0.9
 B = 0.5
 PARAGRAPH_WEIGHT = 0.35
 QUESTIONS_WEIGHT = 1.0
-CANDIDATES = 40
+# How many of the best BM25 facts are re-ranked on coverage, answer type and proximity.
+CANDIDATES = 12
 
 # Words that only say what kind of answer is wanted: "how MANY", "what KINDS of", "how LONG".
 _TYPE_CUE_RE = re.compile(
@@ -172,101 +173,199 @@ class Candidate:
     only_names: bool = False
 
 
-def _bm25_weights(
-    doc_terms: list[list[int]], n_terms: int
-) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], np.ndarray]:
-    """Per-term postings (doc ids, BM25 term weights) and the idf of every term."""
-    n_docs = max(len(doc_terms), 1)
-    lengths = np.array([len(t) for t in doc_terms] or [0], dtype=np.float32)
+@dataclass(frozen=True)
+class Postings:
+    """BM25 postings of one field in CSR form: term t's docs are ``docs[offsets[t]:offsets[t+1]]``."""
+
+    offsets: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+    idf: np.ndarray
+
+    def get(self, term: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if term >= len(self.offsets) - 1:
+            return None
+        start, end = self.offsets[term], self.offsets[term + 1]
+        if start == end:
+            return None
+        return self.docs[start:end], self.weights[start:end]
+
+    def df(self, term: int) -> int:
+        return int(self.offsets[term + 1] - self.offsets[term]) if term < len(self.offsets) - 1 else 0
+
+
+def _bm25(flat_terms: np.ndarray, doc_of_token: np.ndarray, n_docs: int, n_terms: int) -> Postings:
+    """BM25 postings for documents given as one flat array of term ids and each token's document."""
+    n_docs = max(n_docs, 1)
+    lengths = np.bincount(doc_of_token, minlength=n_docs).astype(np.float32)
     avg = float(lengths.mean()) or 1.0
-    docs_of: dict[int, list[int]] = defaultdict(list)
-    tfs_of: dict[int, list[int]] = defaultdict(list)
-    for doc, terms in enumerate(doc_terms):
-        for term, tf in Counter(terms).items():
-            docs_of[term].append(doc)
-            tfs_of[term].append(tf)
-    df = np.zeros(n_terms, dtype=np.float32)
-    postings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for term, docs in docs_of.items():
-        df[term] = len(docs)
+    pairs, tf = np.unique(flat_terms.astype(np.int64) * n_docs + doc_of_token, return_counts=True)
+    terms = (pairs // n_docs).astype(np.int32)
+    docs = (pairs % n_docs).astype(np.int32)
+    df = np.bincount(terms, minlength=n_terms).astype(np.float32)
     idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-    for term, docs in docs_of.items():
-        doc_ids = np.array(docs, dtype=np.int32)
-        tf = np.array(tfs_of[term], dtype=np.float32)
-        norm = K1 * (1 - B + B * lengths[doc_ids] / avg)
-        postings[term] = (doc_ids, (idf[term] * tf * (K1 + 1) / (tf + norm)).astype(np.float32))
-    return postings, idf
+    tf = tf.astype(np.float32)
+    weights = idf[terms] * tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[docs] / avg))
+    offsets = np.zeros(n_terms + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(np.bincount(terms, minlength=n_terms))
+    return Postings(offsets, docs, weights.astype(np.float32), idf)
+
+
+_FactRow = tuple  # (id, article, paragraph, quote, spans, answer, questions, hidden): plain values
 
 
 class FactIndex:
-    """The searchable form of the visible facts. Built once at load; read-only afterwards."""
+    """The searchable form of the visible facts. Built once at load; read-only afterwards.
+
+    Everything is kept in flat arrays and tuples of plain values, so 100,000 facts pickle and load
+    in a fraction of a second: a fact's terms are ``terms[term_offsets[i]:term_offsets[i + 1]]``.
+    """
 
     def __init__(self, facts: Sequence[Fact], analyzer: Analyzer) -> None:
-        self.facts = tuple(facts)
         self.analyzer = analyzer
-        self.term_ids: dict[str, int] = {}
-        sentence_terms: list[list[Term]] = [analyzer.terms(f.quote) for f in self.facts]
-        self.fact_terms: list[list[int]] = [[self._term_id(t.key) for t in terms] for terms in sentence_terms]
-        self.fact_term_sets: list[frozenset[int]] = [frozenset(t) for t in self.fact_terms]
-        self.fact_term_spans: list[tuple[Term, ...]] = [tuple(t) for t in sentence_terms]
-        paragraph_ids: dict[tuple[str, int], int] = {}
-        paragraph_terms: list[list[int]] = []
-        self.paragraph_of = np.zeros(len(self.facts), dtype=np.int32)
-        for i, fact in enumerate(self.facts):
-            key = (fact.article, fact.paragraph)
-            if key not in paragraph_ids:
-                paragraph_ids[key] = len(paragraph_terms)
-                paragraph_terms.append([])
-            self.paragraph_of[i] = paragraph_ids[key]
-            paragraph_terms[paragraph_ids[key]].extend(self.fact_terms[i])
-        self.paragraph_term_sets = [frozenset(t) for t in paragraph_terms]
-        question_terms = [
-            [self._term_id(t.key) for q in f.questions for t in analyzer.terms(q)] for f in self.facts
+        self._rows: list[_FactRow] = [
+            (
+                f.id,
+                f.article,
+                f.paragraph,
+                f.quote,
+                tuple((s.kind, s.text, s.start, s.end) for s in f.spans),
+                f.answer,
+                f.questions,
+                f.hidden,
+            )
+            for f in facts
         ]
-        self.has_questions = any(question_terms)
+        self.term_ids: dict[str, int] = {}
+        term_id = self._term_id
         capitalized: Counter[str] = Counter()
         seen_mid_sentence: Counter[str] = Counter()
-        for terms in sentence_terms:
+        surfaces: dict[str, str] = {}
+        flat: list[int] = []
+        starts: list[int] = []
+        lengths: list[int] = []
+        for fact in facts:
+            terms = analyzer.terms(fact.quote)
+            lengths.append(len(terms))
             for t in terms:
+                flat.append(term_id(t.key))
+                starts.append(t.start)
+                surfaces.setdefault(t.surface.lower(), t.key)
                 if t.start > 0:
                     seen_mid_sentence[t.key] += 1
                     capitalized[t.key] += t.capitalized
+        self.terms = np.array(flat, dtype=np.int32)
+        self.starts = np.array(starts, dtype=np.int32)
+        self.term_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        self.term_offsets[1:] = np.cumsum(lengths)
+        sentence_of_token = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        paragraph_ids: dict[tuple[str, int], int] = {}
+        self.paragraph_of = np.array(
+            [paragraph_ids.setdefault((f.article, f.paragraph), len(paragraph_ids)) for f in facts],
+            dtype=np.int32,
+        )
+        self.paragraph_offsets = np.zeros(len(paragraph_ids) + 1, dtype=np.int64)
+        if len(facts):
+            np.maximum.at(self.paragraph_offsets, self.paragraph_of + 1, self.term_offsets[1:])
+            self.paragraph_offsets = np.maximum.accumulate(self.paragraph_offsets)
+        question_flat: list[int] = []
+        question_doc: list[int] = []
+        for i, fact in enumerate(facts):
+            for question in fact.questions:
+                for t in analyzer.terms(question):
+                    question_flat.append(term_id(t.key))
+                    question_doc.append(i)
+        self.has_questions = bool(question_flat)
+        n_terms = len(self.term_ids)
+        self.sentence_postings = _bm25(self.terms, sentence_of_token, len(lengths), n_terms)
+        self.idf = self.sentence_postings.idf
+        self.paragraph_postings = _bm25(
+            self.terms, self.paragraph_of[sentence_of_token].astype(np.int64), len(paragraph_ids), n_terms
+        )
+        self.question_postings = _bm25(
+            np.array(question_flat, dtype=np.int32),
+            np.array(question_doc, dtype=np.int64),
+            len(lengths),
+            n_terms,
+        )
         # A name is a term written with a capital in most of its uses inside sentences.
         self.names: frozenset[int] = frozenset(
             self.term_ids[key] for key, n in seen_mid_sentence.items() if capitalized[key] * 2 > n
         ) | frozenset(i for key, i in self.term_ids.items() if key.startswith("="))
         # Words of joined alias names: "Korea" alone still points at "South Korea" and "North Korea".
-        self.alias_parts: dict[str, tuple[int, ...]] = defaultdict(tuple)
-        for key, term_id in self.term_ids.items():
+        alias_parts: dict[str, tuple[int, ...]] = defaultdict(tuple)
+        for key, term in self.term_ids.items():
             if key.startswith("=") and " " in key:
                 for part in key[1:].split():
-                    self.alias_parts[part] += (term_id,)
-        self.alias_parts = dict(self.alias_parts)
-        self.sentence_postings, self.idf = _bm25_weights(self.fact_terms, len(self.term_ids))
-        self.paragraph_postings, _ = _bm25_weights(paragraph_terms, len(self.term_ids))
-        self.paragraph_df = np.zeros(len(self.term_ids), dtype=np.int32)
-        for term, (docs, _) in self.paragraph_postings.items():
-            self.paragraph_df[term] = len(docs)
-        self.question_postings, _ = _bm25_weights(question_terms, len(self.term_ids))
-        n_docs = max(len(self.facts), 1)
-        self.unknown_idf = float(math.log1p((n_docs - 1 + 0.5) / 1.5))
-        surfaces: dict[str, str] = {}
-        for terms in sentence_terms:
-            for t in terms:
-                surfaces.setdefault(t.surface.lower(), t.key)
+                    alias_parts[part] += (term,)
+        self.alias_parts = dict(alias_parts)
+        self.unknown_idf = float(math.log1p((max(len(lengths), 1) - 1 + 0.5) / 1.5))
         self._surface_to_key = surfaces
-        self._surfaces_by_length: dict[int, list[str]] = defaultdict(list)
-        for surface in surfaces:
-            if surface.isalpha():
-                self._surfaces_by_length[len(surface)].append(surface)
         for group in (*analyzer.vocabulary.aliases, *analyzer.vocabulary.synonyms):
             for member in group:
                 if member.isalpha() and member.lower() not in surfaces:
                     key = normalize_word(member)
-                    if any(key == k for k in analyzer.synonyms) or key in self.term_ids:
+                    if key in analyzer.synonyms or key in self.term_ids:
                         surfaces[member.lower()] = key
-                        self._surfaces_by_length[len(member)].append(member.lower())
+        # Spelling buckets: (length, letter) for the first and the second letter, so a typo is
+        # compared with a few hundred words, not the whole vocabulary.
+        self._spelling_buckets: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for surface in surfaces:
+            if surface.isalpha() and len(surface) >= 3:
+                self._spelling_buckets[(len(surface), "1" + surface[0])].append(surface)
+                self._spelling_buckets[(len(surface), "2" + surface[1])].append(surface)
+        self._spelling_buckets = dict(self._spelling_buckets)
         self._corrections: dict[str, str | None] = {}
+        self._facts: tuple[Fact, ...] | None = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_facts"] = None
+        state["_corrections"] = {}
+        return state
+
+    # -- facts ----------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def fact(self, index: int) -> Fact:
+        """The fact at ``index``, built from its stored row."""
+        fid, article, paragraph, quote, spans, answer, questions, hidden = self._rows[index]
+        return Fact(fid, article, paragraph, quote, tuple(Span(*s) for s in spans), answer, questions, hidden)
+
+    @property
+    def facts(self) -> tuple[Fact, ...]:
+        """Every fact of the index, in order (built on first use)."""
+        if self._facts is None:
+            self._facts = tuple(self.fact(i) for i in range(len(self._rows)))
+        return self._facts
+
+    def fact_ids(self) -> list[str]:
+        return [row[0] for row in self._rows]
+
+    def articles_of_facts(self) -> list[str]:
+        return [row[1] for row in self._rows]
+
+    def quote(self, index: int) -> str:
+        return self._rows[index][3]
+
+    def terms_of(self, index: int) -> np.ndarray:
+        """The term ids of a fact's sentence, in order."""
+        return self.terms[self.term_offsets[index] : self.term_offsets[index + 1]]
+
+    def starts_of(self, index: int) -> list[int]:
+        """Where each term of a fact's sentence starts in the quote."""
+        return self.starts[self.term_offsets[index] : self.term_offsets[index + 1]].tolist()
+
+    def term_positions(self, index: int) -> tuple[Term, ...]:
+        """A fact's terms with their offsets in the quote (analysed again: cheap, and rarely needed)."""
+        return tuple(self.analyzer.terms(self.quote(index)))
+
+    def paragraph_terms(self, paragraph: int) -> frozenset[int]:
+        return frozenset(
+            self.terms[self.paragraph_offsets[paragraph] : self.paragraph_offsets[paragraph + 1]].tolist()
+        )
 
     def _term_id(self, key: str) -> int:
         term = self.term_ids.get(key)
@@ -324,7 +423,7 @@ class FactIndex:
                 or (term.capitalized and term.start > 0)
                 or (own is not None and own in self.names)
             )
-            rare = known and min(int(self.paragraph_df[t]) for t, _ in variants.items()) <= RARE_PARAGRAPHS
+            rare = known and min(self.paragraph_postings.df(t) for t in variants) <= RARE_PARAGRAPHS
             out.append(
                 QueryTerm(
                     rare=rare,
@@ -355,8 +454,12 @@ class FactIndex:
             return None
         limit = 1 if len(word) < 7 else 2
         best: tuple[int, int, str] | None = None
-        for length in range(len(word) - limit, len(word) + limit + 1):
-            pool = self._surfaces_by_length.get(length)
+        pools = (
+            self._spelling_buckets.get((length, key))
+            for length in range(len(word) - limit, len(word) + limit + 1)
+            for key in ("1" + word[0], "2" + word[1])
+        )
+        for pool in pools:
             if not pool:
                 continue
             for surface, distance, _ in process.extract(
@@ -369,9 +472,7 @@ class FactIndex:
 
     # -- search ---------------------------------------------------------------------------------
 
-    def _accumulate(
-        self, query: Iterable[QueryTerm], postings: dict[int, tuple[np.ndarray, np.ndarray]], size: int
-    ) -> np.ndarray:
+    def _accumulate(self, query: Iterable[QueryTerm], postings: Postings, size: int) -> np.ndarray:
         scores = np.zeros(size, dtype=np.float32)
         for qt in query:
             factor = 0.3 if qt.light else 1.0
@@ -394,28 +495,28 @@ class FactIndex:
 
     def search(self, query: list[QueryTerm], limit: int = CANDIDATES) -> list[Candidate]:
         """The best facts for the question, best first, with coverage evidence."""
-        if not self.facts or not any(q.known for q in query):
+        if not len(self._rows) or not any(q.known for q in query):
             return []
-        sentence = self._accumulate(query, self.sentence_postings, len(self.facts))
-        paragraph = self._accumulate(query, self.paragraph_postings, len(self.paragraph_term_sets))
+        size = len(self._rows)
+        sentence = self._accumulate(query, self.sentence_postings, size)
+        paragraph = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
         combined = sentence + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of]
         if self.has_questions:
-            combined += QUESTIONS_WEIGHT * self._accumulate(query, self.question_postings, len(self.facts))
-        count = min(limit, len(self.facts))
-        top = np.argpartition(-combined, count - 1)[:count] if count < len(self.facts) else np.arange(count)
-        top = [int(i) for i in top if combined[i] > 0]
-        candidates = [self._evidence(i, float(combined[i]), query) for i in top]
-        candidates.sort(key=lambda c: -c.score)
-        return candidates
+            combined += QUESTIONS_WEIGHT * self._accumulate(query, self.question_postings, size)
+        count = min(limit, size)
+        top = np.argpartition(-combined, count - 1)[:count] if count < size else np.arange(count)
+        top = sorted((int(i) for i in top if combined[i] > 0), key=lambda i: -combined[i])
+        return [self._evidence(i, float(combined[i]), query) for i in top]
 
     def _evidence(self, index: int, score: float, query: list[QueryTerm]) -> Candidate:
-        own = self.fact_term_sets[index]
+        sentence_terms = self.terms_of(index).tolist()
+        own = frozenset(sentence_terms)
         previous = (
-            self.fact_term_sets[index - 1]
+            frozenset(self.terms_of(index - 1).tolist())
             if index > 0 and self.paragraph_of[index - 1] == self.paragraph_of[index]
             else frozenset()
         )
-        context = self.paragraph_term_sets[int(self.paragraph_of[index])]
+        context = self.paragraph_terms(int(self.paragraph_of[index]))
         total = sum(q.weight for q in query) or 1.0
         covered = 0.0
         covered_context = 0.0
@@ -444,7 +545,7 @@ class FactIndex:
                 names_not_in_sentence += 1
                 names_only_not_in_sentence += qt.is_name
         positions: dict[int, list[int]] = defaultdict(list)
-        for position, term_id in enumerate(self.fact_terms[index]):
+        for position, term_id in enumerate(sentence_terms):
             positions[term_id].append(position)
         together = 0.0
         for first, second in itertools.pairwise(query):
