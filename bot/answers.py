@@ -332,6 +332,13 @@ def within_bounds(span: Span, bounds: tuple[int | None, int | None]) -> bool:
     return (low is None or min(years) > low) and (high is None or max(years) < high)
 
 
+def counts_a_question_word(span: Span, starts: list[int], hits: list[tuple[int, float, bool]]) -> bool:
+    """True when a count is of something the question names: "25 joint exercises" for exercises."""
+    positions = {p for p, _, _ in hits}
+    after = [i for i, start in enumerate(starts) if start >= span.end][:3]
+    return any(i in positions for i in after)
+
+
 def _followed_by_hit(span: Span, terms: tuple[Term, ...], hits: list[tuple[int, float, bool]]) -> bool:
     """True when one of the next three words after the span is a question word ("25 joint exercises")."""
     positions = {p for p, _, _ in hits}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.answers import (
     STRICT_TYPES,
+    counts_a_question_word,
     extract,
     head_word,
     question_type,
@@ -28,21 +29,21 @@ from bot.model import Answer, ArticleInfo, Fact, Source
 
 logger = logging.getLogger(__name__)
 
-# Answers below this confidence are declined. Confidence 0.5 means the fact covers 30% of the
-# question's weight (sentence and paragraph averaged); 1.0 means 60% or more.
+# Answers below this confidence are declined. Confidence 0.5 means the fact covers 27.5% of the
+# question's weight (sentence and paragraph averaged); 1.0 means 55% or more.
 CONFIDENCE_THRESHOLD = 0.5
-FULL_CONFIDENCE_COVERAGE = 0.6
+FULL_CONFIDENCE_COVERAGE = 0.55
 # A question whose words are mostly unknown to every article is about something else.
 MAX_UNKNOWN_SHARE = 0.3
 NAME_MISSING_PENALTY = 0.5
 # The question asks for a date, an amount, a count... and the fact has none.
-STRICT_TYPE_PENALTY = 0.5
+STRICT_TYPE_PENALTY = 0.35
 # Amounts are written with digits, $ and %: a fact without one surely does not hold the answer.
 AMOUNT_TYPES = frozenset({"money", "percent"})
 AMOUNT_TYPE_PENALTY = 0.3
 VALUE_TYPES = frozenset({"money", "percent", "count", "date", "year", "day"})
-# The fact shares only names with the question, none of what it asks about ("When was NATO founded?").
-ONLY_NAMES_PENALTY = 1.0
+# An amount or date from a sentence that does not name the question's subject is likely someone else's.
+SUBJECT_MISSING_PENALTY = 0.7
 TYPE_BONUS = 0.25
 NAME_MISSING_FACTOR = 0.9
 # In a keyword question ("south korea defence spending") every name was chosen on purpose.
@@ -101,6 +102,11 @@ class Engine:
         vocabulary = load_vocabulary(facts_dir)
         facts = [f for file in files for f in file.facts if not f.hidden]
         index = FactIndex(facts, Analyzer(vocabulary))
+        index.question_kinds = {
+            i: frozenset(question_type(q) for q in fact.questions)
+            for i, fact in enumerate(facts)
+            if fact.questions
+        }
         titles = {file.article: file.title for file in files}
         urls = {file.article: file.url for file in files}
         logger.info("loaded %d facts from %d articles", len(facts), len(files))
@@ -114,7 +120,7 @@ class Engine:
         kind = question_type(text)
         bounds = year_bounds(text)
         query = self._index.query_terms(text)
-        candidates = self._index.search(query)
+        candidates = self._index.search(query, kind=kind)
         choice = self._choose(candidates, query, kind, bounds, text) if _mostly_known(query) else None
         if choice is None:
             return self._decline(text, candidates)
@@ -159,7 +165,7 @@ class Engine:
             typed = self._answer_span_quality(
                 candidate.index, query, kind, bounds, candidate.names_only_not_in_sentence > 0
             )
-            confidence = self._confidence(candidate, kind, typed > 0)
+            confidence = self._confidence(candidate, kind, typed)
             rank = candidate.score * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * candidate.coverage)
             rank *= (
                 NAME_MISSING_FACTOR if asks else KEYWORD_NAME_MISSING_FACTOR
@@ -174,23 +180,27 @@ class Engine:
         return best[1], best[2]
 
     @staticmethod
-    def _confidence(candidate: Candidate, kind: str | None, typed: bool) -> float:
+    def _confidence(candidate: Candidate, kind: str | None, typed: float) -> float:
+        """How sure an answer is: the share of the question the fact covers, less what speaks against it."""
         if candidate.missing_numbers:
             return 0.0
         coverage = 0.5 * (candidate.coverage + candidate.context_coverage)
+        confidence = min(1.0, coverage / FULL_CONFIDENCE_COVERAGE)
         if candidate.missing_names:
-            coverage *= NAME_MISSING_PENALTY
-        if kind is not None and not typed:
-            coverage *= (
-                AMOUNT_TYPE_PENALTY
-                if kind in AMOUNT_TYPES
-                else STRICT_TYPE_PENALTY
-                if kind in STRICT_TYPES
-                else 0.8
-            )
-        if candidate.only_names:
-            coverage *= ONLY_NAMES_PENALTY
-        return max(0.0, min(1.0, coverage / FULL_CONFIDENCE_COVERAGE))
+            confidence *= NAME_MISSING_PENALTY
+        if kind is not None:
+            # No span of the wanted kind costs the most; a poor one (a count of something else,
+            # a year for "what dates") costs less.
+            if kind in AMOUNT_TYPES:
+                floor = AMOUNT_TYPE_PENALTY
+            elif kind in STRICT_TYPES:
+                floor = STRICT_TYPE_PENALTY
+            else:
+                floor = 0.8
+            confidence *= floor + (1 - floor) * min(1.0, typed)
+            if kind in VALUE_TYPES and candidate.names_only_not_in_sentence:
+                confidence *= SUBJECT_MISSING_PENALTY
+        return max(0.0, confidence)
 
     @staticmethod
     def _head_key(question: str, query: list[QueryTerm]) -> str | None:
@@ -241,7 +251,17 @@ class Engine:
         if not spans:
             return 0.0
         overlap = self._span_overlap(index, self._hits(index, query))
-        quality = max(span_fit(s, kind) * (1.0 - overlap.get(s.start, 0.0)) for s in spans)
+        hits = self._hits(index, query)
+        quality = max(
+            span_fit(s, kind)
+            * (1.0 - overlap.get(s.start, 0.0))
+            * (
+                1.0
+                if kind != "count" or counts_a_question_word(s, self._index.starts_of(index), hits)
+                else 0.4
+            )
+            for s in spans
+        )
         if kind in VALUE_TYPES and subject_missing:
             quality *= 0.5  # an amount or a date, but of something the question does not name
         return quality

@@ -37,6 +37,8 @@ K1 = 0.9
 B = 0.5
 PARAGRAPH_WEIGHT = 0.35
 QUESTIONS_WEIGHT = 1.0
+# Kinds of answer that are one family: "what year", "what dates" and "when" all want a date.
+_KIND_FAMILY = {"year": "date", "day": "date"}
 # How many of the best BM25 facts are re-ranked on coverage, answer type and proximity.
 CANDIDATES = 12
 
@@ -170,7 +172,6 @@ class Candidate:
     names_not_in_sentence: int
     names_only_not_in_sentence: int = 0
     proximity: float = 0.0
-    only_names: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,8 @@ def _bm25(flat_terms: np.ndarray, doc_of_token: np.ndarray, n_docs: int, n_terms
     """BM25 postings for documents given as one flat array of term ids and each token's document."""
     n_docs = max(n_docs, 1)
     lengths = np.bincount(doc_of_token, minlength=n_docs).astype(np.float32)
-    avg = float(lengths.mean()) or 1.0
+    present = lengths[lengths > 0]
+    avg = float(present.mean()) if len(present) else 1.0  # over documents that have the field
     pairs, tf = np.unique(flat_terms.astype(np.int64) * n_docs + doc_of_token, return_counts=True)
     terms = (pairs // n_docs).astype(np.int32)
     docs = (pairs % n_docs).astype(np.int32)
@@ -276,6 +278,14 @@ class FactIndex:
                     question_flat.append(term_id(t.key))
                     question_doc.append(i)
         self.has_questions = bool(question_flat)
+        # Curated questions count as part of their fact: fact i's are question_terms[i].
+        self.question_terms: dict[int, frozenset[int]] = defaultdict(frozenset)
+        for term, doc in zip(question_flat, question_doc, strict=True):
+            self.question_terms[doc] = self.question_terms[doc] | {term}
+        self.question_terms = dict(self.question_terms)
+        # The answer kind each fact's curated questions ask for (set by the engine): a curated
+        # "When is the summit?" says nothing about "Where did they meet?".
+        self.question_kinds: dict[int, frozenset[str | None]] = {}
         n_terms = len(self.term_ids)
         self.sentence_postings = _bm25(self.terms, sentence_of_token, len(lengths), n_terms)
         self.idf = self.sentence_postings.idf
@@ -493,7 +503,15 @@ class FactIndex:
                 scores += best
         return scores
 
-    def search(self, query: list[QueryTerm], limit: int = CANDIDATES) -> list[Candidate]:
+    def _questions_fit(self, index: int, kind: str | None) -> bool:
+        kinds = self.question_kinds.get(index)
+        if kind is None or not kinds or None in kinds:
+            return True
+        return _KIND_FAMILY.get(kind, kind) in {_KIND_FAMILY.get(k, k) for k in kinds}
+
+    def search(
+        self, query: list[QueryTerm], limit: int = CANDIDATES, kind: str | None = None
+    ) -> list[Candidate]:
         """The best facts for the question, best first, with coverage evidence."""
         if not len(self._rows) or not any(q.known for q in query):
             return []
@@ -502,15 +520,23 @@ class FactIndex:
         paragraph = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
         combined = sentence + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of]
         if self.has_questions:
-            combined += QUESTIONS_WEIGHT * self._accumulate(query, self.question_postings, size)
+            from_questions = self._accumulate(query, self.question_postings, size)
+            for index in np.flatnonzero(from_questions):
+                if not self._questions_fit(int(index), kind):
+                    from_questions[index] = 0.0
+            combined += QUESTIONS_WEIGHT * from_questions
         count = min(limit, size)
         top = np.argpartition(-combined, count - 1)[:count] if count < size else np.arange(count)
         top = sorted((int(i) for i in top if combined[i] > 0), key=lambda i: -combined[i])
-        return [self._evidence(i, float(combined[i]), query) for i in top]
+        return [self._evidence(i, float(combined[i]), query, kind) for i in top]
 
-    def _evidence(self, index: int, score: float, query: list[QueryTerm]) -> Candidate:
+    def _evidence(
+        self, index: int, score: float, query: list[QueryTerm], kind: str | None = None
+    ) -> Candidate:
         sentence_terms = self.terms_of(index).tolist()
         own = frozenset(sentence_terms)
+        if self._questions_fit(index, kind):
+            own |= self.question_terms.get(index, frozenset())
         previous = (
             frozenset(self.terms_of(index - 1).tolist())
             if index > 0 and self.paragraph_of[index - 1] == self.paragraph_of[index]
@@ -553,10 +579,7 @@ class FactIndex:
             second_at = [p for t, _ in second.variants for p in positions.get(t, ())]
             if any(0 < b - a <= 2 for a in first_at for b in second_at):
                 together += first.weight + second.weight
-        words = [q for q in query if q.known and not q.is_name and not q.is_number and not q.light]
-        only_names = bool(words) and not any(q.key in matched for q in words)
         return Candidate(
-            only_names=only_names,
             proximity=together / total,
             index=index,
             score=score,

@@ -7,6 +7,7 @@ British-to-American spelling, a few irregular verbs, and a rule-based sentence s
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -191,7 +192,7 @@ _IRREGULAR = {
     "worse": "bad",
 }
 
-_WORD_RE = re.compile(r"(?:[A-Z]\.){2,}|[A-Za-z0-9]+(?:[.,][0-9]+)*(?:'[A-Za-z]+)?")
+_WORD_RE = re.compile(r"(?:[A-Z]\.){2,}|[^\W_]+(?:[.,][0-9]+)*(?:'[^\W_]+)?")
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ class Token:
 @lru_cache(maxsize=200_000)
 def normalize_word(word: str) -> str:
     """Lower-case, American spelling, irregular forms joined, then the Snowball stem."""
-    word = word.lower()
+    word = _strip_accents(word.lower())
     if word.endswith(".") and word.count(".") >= 2:  # U.S. -> us
         word = word.replace(".", "")
     if word.endswith(("'s", "'")):
@@ -227,6 +228,14 @@ def normalize_word(word: str) -> str:
     if word in _IRREGULAR:
         return _IRREGULAR[word]
     return _STEMMER.stemWord(word)
+
+
+def _strip_accents(word: str) -> str:
+    """'fiancée' -> 'fiancee', 'Bolesław' -> 'boleslaw': people type without accents."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word.replace("ł", "l").replace("ø", "o").replace("ß", "ss"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _normalize_number(word: str) -> str:
