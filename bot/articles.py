@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from bot.errors import ArticleError
+from bot.facts import yaml_error_line
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,8 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict, str]:
             try:
                 meta = yaml.safe_load(raw) or {}
             except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                line_no = mark.line + 2 if mark else 2
+                marked = isinstance(exc, yaml.MarkedYAMLError)
+                line_no = yaml_error_line(exc) + 2 if marked else 2
                 raise ArticleError(f"{path}:{line_no}: front matter is not valid YAML: {exc}") from None
             if not isinstance(meta, dict):
                 raise ArticleError(

@@ -43,6 +43,9 @@ def check_index(facts_dir: Path, seeds_dir: Path) -> tuple[list[str], list[str]]
                 f"{facts_file.path}: orphaned curated fact {orphan.get('id')!r}: its quote is no longer in "
                 "the article; move its answer/questions to the fact that replaced it, then delete it"
             )
+    # A facts file too broken to parse is reported above; its article is not also "without a file".
+    parsed_paths = {f.path for f in files}
+    covered.update(p.stem for p in facts_paths(facts_dir) if p not in parsed_paths)
     for stem, article in articles.items():
         if stem not in covered:
             problems.append(f"{article.path}:1: article has no facts file; run `factbot build`")

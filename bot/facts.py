@@ -59,6 +59,14 @@ class _LineDict(dict):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_with_lines)
 
 
+def yaml_error_line(exc: yaml.MarkedYAMLError) -> int:
+    """The 0-based line to blame: where an unclosed quote or bracket opened, else where parsing failed."""
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark and exc.context and ("quoted scalar" in exc.context or "flow" in exc.context):
+        mark = exc.context_mark
+    return mark.line if mark else 0
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a syntax error becomes FactsFileError with ``path:line``."""
     try:
@@ -68,8 +76,7 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
+        line = yaml_error_line(exc) + 1
         problem = exc.problem or "malformed YAML"
         if exc.context:
             problem = f"{problem} ({exc.context})"
@@ -153,6 +160,8 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 
 
 _Dumper.add_representer(list, _represent_list)
+# Orphaned facts are carried over as read, in line-numbered dicts.
+_Dumper.add_representer(_LineDict, _Dumper.represent_dict)
 
 
 def write_facts_file(facts_file: FactsFile) -> None:
@@ -206,9 +215,13 @@ def parse_facts_file(path: Path) -> tuple[FactsFile | None, list[str]]:
     lines: dict[str, int] = {}
     for raw in raw_facts:
         fact = _parse_fact(path, raw, article, problems)
-        if fact is not None:
+        if fact is not None and fact.id in lines:
+            problems.append(
+                _problem(path, raw.line, f"duplicate fact id {fact.id!r} (first at {path}:{lines[fact.id]})")
+            )
+        elif fact is not None:
             facts.append(fact)
-            lines.setdefault(fact.id, raw.line)
+            lines[fact.id] = raw.line
     orphaned = data.get("orphaned") or []
     if not isinstance(orphaned, list):
         problems.append(_problem(path, data.line_of("orphaned"), "`orphaned` must be a list"))

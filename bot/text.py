@@ -226,7 +226,7 @@ def normalize_word(word: str) -> str:
         for pattern, repl in _BRITISH_RULES:
             word = pattern.sub(repl, word)
     if word in _IRREGULAR:
-        return _IRREGULAR[word]
+        return _STEMMER.stemWord(_IRREGULAR[word])
     return _STEMMER.stemWord(word)
 
 

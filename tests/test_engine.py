@@ -1,0 +1,402 @@
+"""The engine over the committed index and over articles it has never seen.
+
+Expected answers are what the article text says (the treaty "was signed" "In 1951"), never copied
+engine output: each answer must hold the figure, date or name the article gives.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.articles import Article, load_articles
+from bot.build import build_index
+from bot.engine import Engine
+from bot.errors import IndexMissingError
+from bot.model import Answer
+from bot.text import fold
+from tests.support.facts_files import copy_index, curate, fact_with
+
+MAX_ANSWER_WORDS = 35
+
+
+@pytest.fixture(scope="module")
+def seed_articles(repo_root: Path) -> dict[str, Article]:
+    return {a.stem: a for a in load_articles(repo_root / "seeds")}
+
+
+def _squash(text: str) -> str:
+    return " ".join(re.sub(r"[()]", " ", fold(text)).lower().split()).rstrip(".")
+
+
+def assert_grounded(engine: Engine, answer: Answer, articles: dict[str, Article]) -> None:
+    """The answer quotes its article word for word and is a short piece of that quote."""
+    assert answer.answered and answer.answer and answer.quote and answer.source
+    article = articles[answer.source.article]
+    assert answer.source.title == article.title
+    paragraph = article.paragraphs[answer.source.paragraph - 1]
+    assert answer.quote in paragraph
+    assert 0 < len(answer.answer.split()) <= MAX_ANSWER_WORDS
+    assert answer.answer.strip() != paragraph.strip()
+    fact = engine.fact(answer.fact_id or "")
+    assert fact is not None and fact.quote == answer.quote
+    if answer.answer != fact.answer:  # a curator's answer may say it in other words
+        assert _squash(answer.answer) in _squash(answer.quote)
+    assert 0.0 < answer.confidence <= 1.0
+    assert answer.suggestions == ()
+
+
+# (question, a string the answer must hold, because the article says so)
+CHAT_QUESTIONS = [
+    # As written in the article.
+    ("When was the US-Japan Security Treaty signed?", "1951"),
+    ("In what year was the US-South Korea Mutual Defense Treaty signed?", "1953"),
+    ("How many joint military exercises did the three countries conduct in 2023?", "25"),
+    ("What share of global military spending did the Asia-Pacific region account for?", "28%"),
+    # Typos.
+    ("chinas militray budjet", "307.8"),
+    ("how much did chna spend on its militery", "307.8"),
+    # Lower case, no punctuation.
+    ("when was the us japan security treaty signed", "1951"),
+    ("how much did japan spend on defense", "56.8"),
+    # Keywords only.
+    ("japan defence spending", "56.8"),
+    ("global military spending 2023", "2.2 trillion"),
+    # Aliases.
+    ("How much does the ROK spend on its military?", "48.0"),
+    ("what is the defence expenditure of seoul", "48.0"),
+    ("how much did beijing spend on its military", "307.8"),
+    ("Tokyo defence budget", "56.8"),
+    ("dprk reaction to freedom edge drills", "condemnation"),
+    ("Who condemned the Freedom Edges exercise?", "North Korea"),
+    # British spelling.
+    ("What was Japan's defence budget?", "56.8"),
+    ("global defence expenditure 2023", "2.2 trillion"),
+    # Paraphrase: drills and manoeuvres for exercises.
+    ("How many joint drills were held in 2023?", "25"),
+    ("What kinds of manoeuvres did the three countries carry out?", "naval"),
+    # Another article.
+    ("When will the trilateral summit take place?", "May 26"),
+    ("When did the Six-Party Talks have their last round?", "2009"),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), CHAT_QUESTIONS)
+def test_chat_style_questions_get_grounded_answers(
+    seed_engine: Engine, seed_articles: dict[str, Article], question: str, expected: str
+) -> None:
+    answer = seed_engine.ask(question)
+    assert answer.answered, f"declined {question!r}; suggested {answer.suggestions}"
+    assert fold(expected).lower() in fold(answer.answer).lower(), answer.answer
+    assert_grounded(seed_engine, answer, seed_articles)
+
+
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [
+        ("How much does Seoul spend on defence?", "How much does South Korea spend on defence?"),
+        ("How much does the ROK spend on defence?", "How much does South Korea spend on defence?"),
+        ("What did the DPRK condemn?", "What did North Korea condemn?"),
+        ("What threat does the DPRK pose?", "What threat does North Korea pose?"),
+        ("What threat does Pyongyang pose?", "What threat does North Korea pose?"),
+        (
+            "How much did Beijing spend on the military in 2023?",
+            "How much did China spend on the military in 2023?",
+        ),
+        ("How much did Tokyo spend on defense?", "How much did Japan spend on defense?"),
+    ],
+)
+def test_an_alias_finds_the_same_fact_as_the_name(seed_engine: Engine, alias: str, name: str) -> None:
+    by_alias, by_name = seed_engine.ask(alias), seed_engine.ask(name)
+    assert by_name.answered
+    assert by_alias.answered
+    assert by_alias.fact_id == by_name.fact_id
+
+
+@pytest.mark.parametrize(
+    ("british", "american"),
+    [
+        ("How much did Japan spend on defence?", "How much did Japan spend on defense?"),
+        ("What kinds of manoeuvres did they run?", "What kinds of maneuvers did they run?"),
+    ],
+)
+def test_british_and_american_questions_get_the_same_answer(
+    seed_engine: Engine, british: str, american: str
+) -> None:
+    a, b = seed_engine.ask(british), seed_engine.ask(american)
+    assert a.answered and (a.answer, a.fact_id) == (b.answer, b.fact_id)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is India's defence budget?",
+        "What's the weather like in Tokyo?",
+        "Who won the 2024 US election?",
+        "When was NATO founded?",
+        "How much did Germany spend on defense in 2023?",
+        "How much did Japan spend on education?",
+        "What is the capital of Australia?",
+    ],
+)
+def test_questions_about_something_else_are_declined_with_suggestions(
+    seed_engine: Engine, question: str
+) -> None:
+    answer = seed_engine.ask(question)
+    assert not answer.answered, f"answered {question!r} with {answer.answer!r}"
+    assert answer.answer is None and answer.quote is None and answer.source is None
+    assert 1 <= len(answer.suggestions) <= 3
+    assert len({s.lower() for s in answer.suggestions}) == len(answer.suggestions)
+    assert all(s.strip() for s in answer.suggestions)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?", "?!?", "...", "\n\t", "👍"])
+def test_empty_or_punctuation_only_questions_are_declined_gracefully(
+    seed_engine: Engine, question: str
+) -> None:
+    answer = seed_engine.ask(question)
+    assert not answer.answered
+    assert 1 <= len(answer.suggestions) <= 3
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When was the US-Japan Security Treaty signed? " * 250,
+        "x" * 10_000,
+        " ".join(f"word{n}" for n in range(2_000))[:10_000],
+        "a" * 5_000 + " China " + "b" * 5_000,
+    ],
+    ids=["repeated", "one-long-word", "many-words", "name-inside"],
+)
+def test_a_ten_thousand_character_question_does_not_crash(seed_engine: Engine, question: str) -> None:
+    assert len(question) >= 9_000
+    answer = seed_engine.ask(question)
+    assert isinstance(answer, Answer)
+    if answer.answered:
+        assert answer.quote and len(answer.answer.split()) <= MAX_ANSWER_WORDS
+    else:
+        assert 1 <= len(answer.suggestions) <= 3
+
+
+def test_answers_are_deterministic(seed_engine: Engine, tmp_path: Path) -> None:
+    questions = [q for q, _ in CHAT_QUESTIONS] + ["When was NATO founded?", ""]
+    first = [seed_engine.ask(q).to_json() for q in questions]
+    assert [seed_engine.ask(q).to_json() for q in questions] == first
+    # A copy of the index, compiled afresh (no cache yet) and then read from its cache, agrees.
+    seeds, facts = copy_index(tmp_path)
+    assert [Engine.load(facts, seeds).ask(q).to_json() for q in questions] == first
+    assert any((tmp_path / ".factbot-cache").iterdir())
+    assert [Engine.load(facts, seeds).ask(q).to_json() for q in questions] == first
+
+
+def test_ask_is_safe_from_several_threads(seed_engine: Engine, tmp_path: Path) -> None:
+    questions = [q for q, _ in CHAT_QUESTIONS] + ["What is India's defence budget?", "?"]
+    expected = {q: seed_engine.ask(q) for q in questions}
+    seeds, facts = copy_index(tmp_path)
+    shared = Engine.load(facts, seeds)  # cold: its typo corrections are not cached yet
+    start = threading.Barrier(8)
+    results: list[list[tuple[str, Answer]]] = [[] for _ in range(8)]
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(50):
+                question = questions[(n * 7 + i) % len(questions)]
+                results[n].append((question, shared.ask(question)))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(len(r) for r in results) == 400
+    for question, answer in (pair for r in results for pair in r):
+        assert answer == expected[question]
+
+
+def test_sources_and_articles(seed_engine: Engine, seed_articles: dict[str, Article]) -> None:
+    assert {a.stem: a.title for a in seed_engine.articles()} == {s: a.title for s, a in seed_articles.items()}
+    assert sum(a.fact_count for a in seed_engine.articles()) == len(seed_engine.facts())
+    for fact in seed_engine.facts():
+        source = seed_engine.source(fact)
+        assert source.article == fact.article
+        assert fact.quote in seed_articles[fact.article].paragraphs[source.paragraph - 1]
+    topics = seed_engine.topics(5)
+    assert 1 <= len(topics) <= 5 and len(set(topics)) == len(topics)
+
+
+def test_an_empty_facts_directory_says_to_build(tmp_path: Path) -> None:
+    (tmp_path / "facts").mkdir()
+    with pytest.raises(IndexMissingError) as error:
+        Engine.load(tmp_path / "facts", tmp_path / "seeds")
+    assert "factbot build" in str(error.value)
+
+
+# -- curated answers and the index cache ----------------------------------------------------------
+
+TREATY = "When was the US-Japan Security Treaty signed?"
+
+
+def test_a_curated_answer_is_used_when_present(tmp_path: Path) -> None:
+    seeds, facts = copy_index(tmp_path)
+    [path] = [p for p in facts.glob("*.yaml") if "US-Japan Security Treaty was signed" in p.read_text()]
+    fact = fact_with(path, "US-Japan Security Treaty was signed")
+    before = Engine.load(facts, seeds).ask(TREATY)
+    assert before.fact_id == fact["id"] and "1951" in before.answer
+    curate(path, fact["id"], answer="Signed in 1951, it lets US forces stay in Japan")
+    after = Engine.load(facts, seeds).ask(TREATY)
+    assert after.answer == "Signed in 1951, it lets US forces stay in Japan"
+    assert after.quote == fact["quote"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: curated `questions:` hardly count (BM25 length norm averaged over facts without "
+    "questions) and do not raise confidence, so asking one word for word declines",
+)
+def test_a_curated_question_asked_word_for_word_is_answered_from_its_fact(tmp_path: Path) -> None:
+    seeds, facts = copy_index(tmp_path)
+    [path] = [p for p in facts.glob("*.yaml") if "Article 9" in p.read_text()]
+    fact = fact_with(path, "Article 9")
+    question = "Which clause makes Tokyo a pacifist state?"
+    assert Engine.load(facts, seeds).ask(question).fact_id != fact["id"]
+    curate(path, fact["id"], questions=[question])
+    assert Engine.load(facts, seeds).ask(question).fact_id == fact["id"]
+
+
+def test_the_index_cache_is_rebuilt_when_a_facts_file_changes(tmp_path: Path) -> None:
+    seeds, facts = copy_index(tmp_path)
+    cache = tmp_path / ".factbot-cache"
+    [path] = [p for p in facts.glob("*.yaml") if "US-Japan Security Treaty was signed" in p.read_text()]
+    fact = fact_with(path, "US-Japan Security Treaty was signed")
+    assert "1951" in Engine.load(facts, seeds).ask(TREATY).answer
+    [first_cache] = cache.iterdir()
+    # Loaded from the cache, the engine answers the same.
+    assert "1951" in Engine.load(facts, seeds).ask(TREATY).answer
+    curate(path, fact["id"], answer="In 1951 (curated)")
+    assert Engine.load(facts, seeds).ask(TREATY).answer == "In 1951 (curated)"
+    [second_cache] = cache.iterdir()
+    assert second_cache != first_cache
+    curate(path, fact["id"], hidden=True)
+    reloaded = Engine.load(facts, seeds)
+    assert reloaded.fact(fact["id"]) is None
+    assert reloaded.ask(TREATY).quote != fact["quote"]
+
+
+def test_the_index_cache_follows_the_aliases_file(tmp_path: Path) -> None:
+    seeds, facts = copy_index(tmp_path)
+    question = "How much did the Middle Kingdom spend on its military?"
+    assert not Engine.load(facts, seeds).ask(question).answered
+    aliases = facts / "aliases.yaml"
+    text = aliases.read_text(encoding="utf-8")
+    aliases.write_text(text.replace("[China, PRC,", "[China, Middle Kingdom, PRC,"), encoding="utf-8")
+    answer = Engine.load(facts, seeds).ask(question)
+    assert answer.answered and "307.8" in answer.answer
+
+
+def test_an_unreadable_cache_is_replaced(tmp_path: Path) -> None:
+    seeds, facts = copy_index(tmp_path)
+    Engine.load(facts, seeds)
+    [cache] = (tmp_path / ".factbot-cache").iterdir()
+    cache.write_bytes(b"not a pickle")
+    assert "1951" in Engine.load(facts, seeds).ask(TREATY).answer
+
+
+# -- an article the engine has never seen ---------------------------------------------------------
+
+LANTERNS = """\
+The Harbourvale Lantern Festival was founded in 1987 by the sculptor Mirela Oskarsdottir. It began in the coastal town of Port Vessan, where her workshop stood.
+
+The festival takes place every year on October 14–15, when about 40,000 visitors crowd the harbour. Local bakers sell saffron buns along the quay.
+
+In 2022, the town council spent $3.4 million on a new pier for the lantern boats. Ticket sales rose by 12% in 2023, the council said.
+
+The largest lantern, called “The Grey Heron”, weighs 310 kilograms and was built by apprentices from the Vessan School of Crafts. It took them two winters.
+"""  # noqa: E501 - one paragraph per line, as articles are written
+
+
+@pytest.fixture(scope="module")
+def lantern_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("lanterns")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "harbourvale_lantern_festival.txt").write_text(LANTERNS, encoding="utf-8")
+    report = build_index(root / "seeds", root / "facts")
+    assert report.articles == 1
+    return Engine.load(root / "facts", root / "seeds")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When was the Harbourvale Lantern Festival founded?", "1987"),
+        ("In what year was the lantern festival founded?", "1987"),
+        ("Who founded the lantern festival?", "Mirela Oskarsdottir"),
+        ("In which town did the festival begin?", "Port Vessan"),
+        ("How much did the council spend on the new pier?", "$3.4 million"),
+        ("How many visitors come to the festival?", "40,000"),
+        ("By how much did ticket sales rise in 2023?", "12%"),
+        ("What are the dates of the festival?", "October 14–15"),
+        ("What is the largest lantern called?", "Grey Heron"),
+        ("How many kilograms does the largest lantern weigh?", "310"),
+        ("Who built the largest lantern?", "Vessan School of Crafts"),
+        ("what do bakers sell on the quay", "saffron buns"),
+    ],
+)
+def test_a_new_article_answers_by_type(lantern_engine: Engine, question: str, expected: str) -> None:
+    answer = lantern_engine.ask(question)
+    assert answer.answered, f"declined {question!r}"
+    assert expected in answer.answer
+    assert answer.source and answer.source.article == "harbourvale_lantern_festival"
+    assert answer.source.title == "Harbourvale lantern festival"
+    assert answer.quote in LANTERNS.splitlines()[2 * (answer.source.paragraph - 1)]
+    assert _squash(answer.answer) in _squash(answer.quote)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the population of Mars?",
+        "When was NATO founded?",
+        "Who won the 2024 US election?",
+        "What is China's defence budget?",
+        "Who founded the jazz festival in Montreux?",
+    ],
+)
+def test_a_new_article_declines_what_it_does_not_say(lantern_engine: Engine, question: str) -> None:
+    answer = lantern_engine.ask(question)
+    assert not answer.answered, f"answered {question!r} with {answer.answer!r}"
+    assert 1 <= len(answer.suggestions) <= 3
+
+
+# -- known wrong answers --------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: one unknown noun in an otherwise matching question is not enough to decline; "
+    "remove this marker once these decline",
+)
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When was the US-Japan Security Treaty revised?",
+        "Who is the president of South Korea?",
+    ],
+)
+def test_near_miss_questions_are_declined(seed_engine: Engine, question: str) -> None:
+    answer = seed_engine.ask(question)
+    assert not answer.answered, f"answered {question!r} with {answer.answer!r}"
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: answers the pier's cost for an airport it never mentions")
+def test_a_new_article_declines_a_near_miss(lantern_engine: Engine) -> None:
+    answer = lantern_engine.ask("How much did the council spend on the new airport?")
+    assert not answer.answered, answer.answer
