@@ -5,42 +5,267 @@ This module and everything it imports never import Slack.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
+import re
+from collections import Counter
 from pathlib import Path
 
+from bot.answers import ANSWER_KINDS, STRICT_TYPES, extract, question_type
+from bot.errors import IndexMissingError
+from bot.facts import ALIASES_FILE, facts_paths, load_facts_files, load_vocabulary
+from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm
 from bot.model import Answer, ArticleInfo, Fact, Source
 
 logger = logging.getLogger(__name__)
 
+# A fact must cover this share of the question (by word weight) to be given as an answer.
+CONFIDENCE_THRESHOLD = 0.5
+RERANK_DEPTH = 12
+TYPE_BONUS = 0.25
+MAX_QUESTION_CHARS = 500
+CACHE_VERSION = "1"
+
 
 class Engine:
-    """Answers questions from a loaded fact index. Thread-safe for concurrent ``ask`` calls."""
+    """Answers questions from a loaded fact index. Safe to share between threads."""
+
+    def __init__(self, index: FactIndex, titles: dict[str, str], urls: dict[str, str | None]) -> None:
+        self._index = index
+        self._titles = titles
+        self._urls = urls
+        self._by_id = {f.id: f for f in index.facts}
+        self._counts = Counter(f.article for f in index.facts)
+
+    # -- loading --------------------------------------------------------------------------------
 
     @classmethod
     def load(cls, facts_dir: Path = Path("facts"), seeds_dir: Path = Path("seeds")) -> Engine:
-        """Load the index built by ``factbot build`` (raises IndexMissingError / FactsFileError)."""
-        raise NotImplementedError
+        """Load the index built by ``factbot build`` (IndexMissingError / FactsFileError)."""
+        paths = facts_paths(facts_dir)
+        if not paths:
+            raise IndexMissingError(
+                f"no fact index in {facts_dir}/: run `factbot build` (it reads the articles in {seeds_dir}/)"
+            )
+        cache = _cache_path(facts_dir, paths)
+        if cache is not None and cache.is_file():
+            try:
+                with cache.open("rb") as handle:
+                    engine = pickle.load(handle)
+                if isinstance(engine, Engine):
+                    return engine
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+                logger.info("index cache %s unreadable (%s); rebuilding it", cache, exc)
+        engine = cls._compile(facts_dir)
+        if cache is not None:
+            _write_cache(cache, engine)
+        return engine
+
+    @classmethod
+    def _compile(cls, facts_dir: Path) -> Engine:
+        files = load_facts_files(facts_dir)
+        vocabulary = load_vocabulary(facts_dir)
+        facts = [f for file in files for f in file.facts if not f.hidden]
+        index = FactIndex(facts, Analyzer(vocabulary))
+        titles = {file.article: file.title for file in files}
+        urls = {file.article: file.url for file in files}
+        logger.info("loaded %d facts from %d articles", len(facts), len(files))
+        return cls(index, titles, urls)
+
+    # -- questions ------------------------------------------------------------------------------
 
     def ask(self, question: str) -> Answer:
         """Answer one question, or decline with up to three suggestions."""
-        raise NotImplementedError
+        text = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        kind = question_type(text)
+        query = self._index.query_terms(text)
+        candidates = self._index.search(query)
+        choice = self._choose(candidates, query, kind)
+        if choice is None:
+            return self._decline(text, candidates)
+        candidate, confidence = choice
+        fact = self._index.facts[candidate.index]
+        hits = self._hits(candidate.index, query)
+        extraction = extract(
+            fact,
+            self._index.fact_term_spans[candidate.index],
+            hits,
+            kind,
+            self._span_overlap(candidate.index, hits),
+        )
+        return Answer(
+            question=text,
+            answered=True,
+            answer=extraction.text,
+            quote=fact.quote,
+            source=self.source(fact),
+            confidence=confidence,
+            suggestions=(),
+            fact_id=fact.id,
+        )
+
+    def _choose(
+        self, candidates: list[Candidate], query: list[QueryTerm], kind: str | None
+    ) -> tuple[Candidate, float] | None:
+        if not candidates:
+            return None
+        top = candidates[0].score
+        best: tuple[float, Candidate, float] | None = None
+        for candidate in candidates[:RERANK_DEPTH]:
+            typed = self._has_answer_span(candidate.index, query, kind)
+            confidence = self._confidence(candidate, kind, typed)
+            rank = candidate.score * (0.5 + 0.5 * candidate.coverage)
+            if kind is not None and typed:
+                rank += TYPE_BONUS * top
+            if best is None or rank > best[0]:
+                best = (rank, candidate, confidence)
+        if best is None or best[2] < CONFIDENCE_THRESHOLD:
+            return None
+        return best[1], best[2]
+
+    @staticmethod
+    def _confidence(candidate: Candidate, kind: str | None, typed: bool) -> float:
+        if candidate.missing_numbers:
+            return 0.0
+        confidence = candidate.context_coverage
+        if candidate.missing_names:
+            confidence *= 0.4
+        if kind is not None and not typed:
+            confidence *= 0.5 if kind in STRICT_TYPES else 0.8
+        return max(0.0, min(1.0, confidence))
+
+    def _hits(self, index: int, query: list[QueryTerm]) -> list[tuple[int, float, bool]]:
+        ids = self._index.fact_terms[index]
+        hits = []
+        for position, term_id in enumerate(ids):
+            for qt in query:
+                weight = next((w for t, w in qt.variants if t == term_id), 0.0)
+                if weight:
+                    hits.append((position, qt.weight * weight, qt.is_name))
+                    break
+        return hits
+
+    def _span_overlap(self, index: int, hits: list[tuple[int, float, bool]]) -> dict[int, float]:
+        """For each span of the fact, the share of its words that the question already has."""
+        terms = self._index.fact_term_spans[index]
+        hit_positions = {p for p, _, _ in hits}
+        overlap: dict[int, float] = {}
+        for span in self._index.facts[index].spans:
+            inside = [i for i, t in enumerate(terms) if span.start <= t.start < span.end]
+            if inside:
+                overlap[span.start] = sum(1 for i in inside if i in hit_positions) / len(inside)
+        return overlap
+
+    def _has_answer_span(self, index: int, query: list[QueryTerm], kind: str | None) -> bool:
+        if kind is None:
+            return False
+        preferred, accepted = ANSWER_KINDS[kind]
+        fact = self._index.facts[index]
+        if fact.answer:
+            return True
+        spans = [s for s in fact.spans if s.kind in preferred or s.kind in accepted]
+        if not spans:
+            return False
+        overlap = self._span_overlap(index, self._hits(index, query))
+        return any(overlap.get(s.start, 0.0) < 0.99 for s in spans)
+
+    def _decline(self, question: str, candidates: list[Candidate]) -> Answer:
+        suggestions: list[str] = []
+        seen: set[str] = set()
+        for candidate in candidates:
+            suggestion = self._suggestion(self._index.facts[candidate.index])
+            if suggestion.lower() not in seen:
+                seen.add(suggestion.lower())
+                suggestions.append(suggestion)
+            if len(suggestions) == 3:
+                break
+        for topic in self.topics(3):
+            if len(suggestions) == 3:
+                break
+            if topic.lower() not in seen:
+                seen.add(topic.lower())
+                suggestions.append(topic)
+        return Answer(question=question, answered=False, suggestions=tuple(suggestions))
+
+    @staticmethod
+    def _suggestion(fact: Fact) -> str:
+        if fact.questions:
+            return fact.questions[0]
+        words = fact.quote.split()
+        text = " ".join(words[:12])
+        return text + ("…" if len(words) > 12 else "")
+
+    # -- what it knows --------------------------------------------------------------------------
 
     def articles(self) -> tuple[ArticleInfo, ...]:
         """The indexed articles, in file order."""
-        raise NotImplementedError
+        return tuple(
+            ArticleInfo(stem, title, self._urls.get(stem), self._counts.get(stem, 0))
+            for stem, title in self._titles.items()
+        )
 
     def facts(self) -> tuple[Fact, ...]:
         """Every fact that is not hidden, in article then paragraph order."""
-        raise NotImplementedError
+        return self._index.facts
 
     def fact(self, fact_id: str) -> Fact | None:
         """The fact with this id, or None."""
-        raise NotImplementedError
+        return self._by_id.get(fact_id)
 
     def source(self, fact: Fact) -> Source:
         """Where a fact's quote stands."""
-        raise NotImplementedError
+        return Source(
+            fact.article,
+            self._titles.get(fact.article, fact.article),
+            fact.paragraph,
+            self._urls.get(fact.article),
+        )
 
     def topics(self, limit: int = 12) -> tuple[str, ...]:
-        """Short things the engine can answer about, for help texts and suggestions."""
-        raise NotImplementedError
+        """Things the engine can answer about: curated questions first, then the most named things."""
+        topics: list[str] = []
+        for fact in self._index.facts:
+            topics.extend(fact.questions[:1])
+        names: Counter[str] = Counter()
+        for fact in self._index.facts:
+            for span in fact.spans:
+                if span.kind in ("person", "org", "place", "name") and len(span.text) > 2:
+                    names[re.sub(r"['’]s$", "", span.text)] += 1
+        picked = topics[: max(limit // 2, limit - len(names))]
+        for name, _ in names.most_common():
+            if len(picked) >= limit:
+                break
+            if name not in picked:
+                picked.append(name)
+        return tuple(picked[:limit])
+
+
+def _cache_path(facts_dir: Path, paths: list[Path]) -> Path | None:
+    """A cache file named by everything the compiled index depends on."""
+    digest = hashlib.sha1(CACHE_VERSION.encode())
+    try:
+        for path in [*paths, facts_dir / ALIASES_FILE]:
+            if path.exists():
+                stat = path.stat()
+                digest.update(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        for module in sorted(Path(__file__).parent.glob("*.py")):
+            digest.update(f"{module.name}:{module.stat().st_mtime_ns}".encode())
+    except OSError:
+        return None
+    folder = hashlib.sha1(str(facts_dir.resolve()).encode()).hexdigest()[:8]
+    return facts_dir.resolve().parent / ".factbot-cache" / f"index-{folder}-{digest.hexdigest()[:16]}.pickle"
+
+
+def _write_cache(cache: Path, engine: Engine) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        folder = cache.name.split("-")[1]
+        for old in cache.parent.glob(f"index-{folder}-*.pickle"):
+            old.unlink(missing_ok=True)
+        temporary = cache.with_suffix(".tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(engine, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(cache)
+    except OSError as exc:
+        logger.info("could not write index cache %s: %s", cache, exc)

@@ -134,6 +134,4 @@ class Database:
         rows = self.query(
             "SELECT question, fact_id, user_id, vote, channel_id, created_at FROM feedback ORDER BY id"
         )
-        return [
-            Feedback(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5])) for r in rows
-        ]
+        return [Feedback(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5])) for r in rows]

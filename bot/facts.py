@@ -1,0 +1,331 @@
+"""The fact index on disk: one reviewable YAML file per article in ``facts/``, plus ``aliases.yaml``.
+
+Reading keeps line numbers, so every problem is reported as ``path:line: message``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import FactsFileError
+from bot.model import Fact, Span
+from bot.text import fold
+
+logger = logging.getLogger(__name__)
+
+ALIASES_FILE = "aliases.yaml"
+CURATED_FIELDS = ("answer", "questions", "hidden")
+_FACT_KEYS = frozenset({"id", "paragraph", "quote", "spans", *CURATED_FIELDS})
+_FILE_KEYS = frozenset({"article", "title", "url", "facts", "orphaned"})
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """A safe loader whose mappings remember the line each key stands on."""
+
+
+def _construct_mapping_with_lines(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    loader.flatten_mapping(node)
+    mapping = _LineDict()
+    mapping.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+class _LineDict(dict):
+    """A dict that knows the line of its first key and of each key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line = 0
+        self.key_lines: dict[Any, int] = {}
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_with_lines)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error becomes FactsFileError with ``path:line``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FactsFileError([f"{path}:1: cannot read: {exc.strerror}"]) from None
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or "malformed YAML"
+        if exc.context:
+            problem = f"{problem} ({exc.context})"
+        raise FactsFileError([f"{path}:{line}: malformed YAML: {problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise FactsFileError([f"{path}:1: malformed YAML: {exc}"]) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts files
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactsFile:
+    """The facts of one article as stored in ``facts/<article>.yaml``."""
+
+    path: Path
+    article: str
+    title: str
+    facts: tuple[Fact, ...]
+    orphaned: tuple[dict[str, Any], ...] = ()
+    url: str | None = None
+    fact_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+
+def fact_id(article: str, quote: str, taken: set[str]) -> str:
+    """A stable id from the article and the quote, so curation survives a rebuild."""
+    digest = hashlib.sha1(f"{article}\n{fold(quote).strip()}".encode()).hexdigest()[:8]
+    prefix = re.sub(r"[^A-Za-z0-9]+", "-", article).strip("-")[:24] or "fact"
+    base = f"{prefix}-{digest}"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _span_to_yaml(span: Span) -> list[str]:
+    return [span.kind, span.text]
+
+
+def _spans_from_yaml(raw: Any, quote: str) -> tuple[Span, ...]:
+    spans: list[Span] = []
+    cursor = 0
+    for item in raw or ():
+        if not (isinstance(item, list) and len(item) == 2):
+            continue
+        kind, text = str(item[0]), str(item[1])
+        start = quote.find(text, cursor)
+        if start < 0:
+            start = quote.find(text)
+        if start < 0:
+            continue
+        spans.append(Span(kind, text, start, start + len(text)))
+        cursor = start + len(text)
+    return tuple(spans)
+
+
+def fact_to_yaml(fact: Fact) -> dict[str, Any]:
+    """The YAML mapping of a fact: generated fields first, curated ones after."""
+    out: dict[str, Any] = {"id": fact.id, "paragraph": fact.paragraph, "quote": fact.quote}
+    if fact.spans:
+        out["spans"] = [_span_to_yaml(s) for s in fact.spans]
+    if fact.answer:
+        out["answer"] = fact.answer
+    if fact.questions:
+        out["questions"] = list(fact.questions)
+    if fact.hidden:
+        out["hidden"] = True
+    return out
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    """Readable YAML: block style, long lines unfolded, span pairs inline."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = len(data) == 2 and all(isinstance(x, str) for x in data) and len(str(data)) < 80
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def write_facts_file(facts_file: FactsFile) -> None:
+    """Write one article's facts, with a header telling curators what they may edit."""
+    header = (
+        f"# Facts of {facts_file.article}: one per sentence, written by `factbot build`.\n"
+        "# Curate a fact by adding `answer:` (a short answer), `questions:` (other ways to ask it)\n"
+        "# or `hidden: true`. A rebuild keeps these edits; `factbot check` validates the file.\n"
+    )
+    document: dict[str, Any] = {
+        "article": facts_file.article,
+        "title": facts_file.title,
+        **({"url": facts_file.url} if facts_file.url else {}),
+        "facts": [fact_to_yaml(f) for f in facts_file.facts],
+    }
+    if facts_file.orphaned:
+        document["orphaned"] = list(facts_file.orphaned)
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000)
+    facts_file.path.write_text(header + body, encoding="utf-8")
+
+
+def _problem(path: Path, line: int, message: str) -> str:
+    return f"{path}:{line}: {message}"
+
+
+def parse_facts_file(path: Path) -> tuple[FactsFile | None, list[str]]:
+    """Parse and schema-check one facts file. Returns the file (None if unusable) and problems."""
+    try:
+        data = read_yaml(path)
+    except FactsFileError as exc:
+        return None, exc.problems
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        return None, [_problem(path, 1, "expected a mapping with keys article, title, facts")]
+    for key in data:
+        if key not in _FILE_KEYS:
+            problems.append(_problem(path, data.line_of(key), f"unknown key {key!r}"))
+    article = data.get("article")
+    if not isinstance(article, str) or not article.strip():
+        problems.append(_problem(path, data.line_of("article"), "`article` must name a seed file stem"))
+        article = path.stem
+    title = data.get("title")
+    if not isinstance(title, str):
+        problems.append(_problem(path, data.line_of("title"), "`title` must be a string"))
+        title = article
+    raw_facts = data.get("facts")
+    if not isinstance(raw_facts, list):
+        problems.append(_problem(path, data.line_of("facts"), "`facts` must be a list"))
+        raw_facts = []
+    facts: list[Fact] = []
+    lines: dict[str, int] = {}
+    for raw in raw_facts:
+        fact = _parse_fact(path, raw, article, problems)
+        if fact is not None:
+            facts.append(fact)
+            lines.setdefault(fact.id, raw.line)
+    orphaned = data.get("orphaned") or []
+    if not isinstance(orphaned, list):
+        problems.append(_problem(path, data.line_of("orphaned"), "`orphaned` must be a list"))
+        orphaned = []
+    url = data.get("url")
+    url = str(url) if url else None
+    return FactsFile(path, article, title, tuple(facts), tuple(orphaned), url, lines), problems
+
+
+def _parse_fact(path: Path, raw: Any, article: str, problems: list[str]) -> Fact | None:
+    if not isinstance(raw, dict):
+        line = getattr(raw, "line", 1)
+        problems.append(_problem(path, line, "each fact must be a mapping with id, paragraph, quote"))
+        return None
+    before = len(problems)
+    for key in raw:
+        if key not in _FACT_KEYS:
+            problems.append(_problem(path, raw.line_of(key), f"unknown fact key {key!r}"))
+    fid, paragraph, quote = raw.get("id"), raw.get("paragraph"), raw.get("quote")
+    if not isinstance(fid, str) or not fid.strip():
+        problems.append(_problem(path, raw.line_of("id"), "fact `id` must be a non-empty string"))
+    if not isinstance(paragraph, int) or isinstance(paragraph, bool) or paragraph < 1:
+        problems.append(_problem(path, raw.line_of("paragraph"), "`paragraph` must be a number from 1"))
+    if not isinstance(quote, str) or not quote.strip():
+        problems.append(_problem(path, raw.line_of("quote"), "`quote` must be a non-empty string"))
+    answer = raw.get("answer")
+    if answer is not None and (not isinstance(answer, str) or not answer.strip()):
+        problems.append(_problem(path, raw.line_of("answer"), "`answer` must be a non-empty string"))
+    questions = raw.get("questions") or []
+    if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
+        problems.append(_problem(path, raw.line_of("questions"), "`questions` must be a list of strings"))
+        questions = []
+    hidden = raw.get("hidden", False)
+    if not isinstance(hidden, bool):
+        problems.append(_problem(path, raw.line_of("hidden"), "`hidden` must be true or false"))
+    if len(problems) > before:
+        return None
+    return Fact(
+        id=fid,
+        article=article,
+        paragraph=paragraph,
+        quote=quote,
+        spans=_spans_from_yaml(raw.get("spans"), quote),
+        answer=answer.strip() if answer else None,
+        questions=tuple(q.strip() for q in questions),
+        hidden=hidden,
+    )
+
+
+def facts_paths(facts_dir: Path) -> list[Path]:
+    """The per-article facts files of ``facts_dir`` (everything but aliases.yaml)."""
+    if not facts_dir.is_dir():
+        return []
+    return sorted(p for p in facts_dir.glob("*.yaml") if p.name != ALIASES_FILE)
+
+
+def load_facts_files(facts_dir: Path) -> list[FactsFile]:
+    """Every facts file, or FactsFileError listing every problem."""
+    files: list[FactsFile] = []
+    problems: list[str] = []
+    for path in facts_paths(facts_dir):
+        parsed, found = parse_facts_file(path)
+        problems.extend(found)
+        if parsed is not None:
+            files.append(parsed)
+    seen: dict[str, str] = {}
+    for facts_file in files:
+        for fact in facts_file.facts:
+            where = f"{facts_file.path}:{facts_file.fact_lines.get(fact.id, 1)}"
+            if fact.id in seen:
+                problems.append(f"{where}: duplicate fact id {fact.id!r} (first at {seen[fact.id]})")
+            else:
+                seen[fact.id] = where
+    if problems:
+        raise FactsFileError(problems)
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# Aliases and synonyms
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Names of the same thing (``aliases``) and words of like meaning (``synonyms``)."""
+
+    aliases: tuple[tuple[str, ...], ...] = ()
+    synonyms: tuple[tuple[str, ...], ...] = ()
+
+
+def load_vocabulary(facts_dir: Path) -> Vocabulary:
+    """Read ``aliases.yaml``; a missing file means no aliases."""
+    path = facts_dir / ALIASES_FILE
+    if not path.is_file():
+        return Vocabulary()
+    data = read_yaml(path)
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise FactsFileError([_problem(path, 1, "expected a mapping with keys aliases and synonyms")])
+    groups: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for key in data:
+        if key not in ("aliases", "synonyms"):
+            problems.append(_problem(path, data.line_of(key), f"unknown key {key!r} (use aliases, synonyms)"))
+    for key in ("aliases", "synonyms"):
+        raw = data.get(key) or []
+        if not isinstance(raw, list):
+            problems.append(_problem(path, data.line_of(key), f"`{key}` must be a list of lists"))
+            raw = []
+        parsed: list[tuple[str, ...]] = []
+        for index, group in enumerate(raw):
+            if not isinstance(group, list) or len(group) < 2 or not all(isinstance(x, str) for x in group):
+                line = data.line_of(key) + 1 + index
+                problems.append(_problem(path, line, f"each `{key}` entry must list two or more words"))
+                continue
+            parsed.append(tuple(x.strip() for x in group if x.strip()))
+        groups[key] = tuple(parsed)
+    if problems:
+        raise FactsFileError(problems)
+    return Vocabulary(aliases=groups["aliases"], synonyms=groups["synonyms"])

@@ -1,0 +1,309 @@
+"""Text handling shared by indexing and questions: folding, tokens, stems, sentences.
+
+Everything here is deterministic and language-light: English stemming (Snowball, via PyStemmer),
+British-to-American spelling, a few irregular verbs, and a rule-based sentence splitter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+_STEMMER = Stemmer.Stemmer("english")
+
+_FOLD_TABLE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2012": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+    }
+)
+
+
+def fold(text: str) -> str:
+    """Curly quotes, dashes and odd spaces folded to plain ASCII ones (same length)."""
+    return text.translate(_FOLD_TABLE)
+
+
+# Words that carry no topic. Question words are kept apart: they tell the answer type.
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all also am an and any are aren as at be because been
+    before being below between both but by can cannot could couldn did didn do does doesn doing
+    don down during each either else ever every few for from further had hadn has hasn have
+    haven having he her here hers herself him himself his i if in into is isn it its itself just
+    let ll me mine more most my myself neither nor not now of off on once only or other others
+    our ours ourselves out over own re s same shall shan she should shouldn so some such t than
+    that the their theirs them themselves then there these they this those through to too under
+    until up upon us very was wasn we were weren what whatever when whenever where wherever
+    whether which while who whom whose why will with within without would wouldn you your yours
+    yourself yourselves ve d m o y ain per via among amongst tell know please thanks thank hi
+    hello hey anything something someone somebody
+    """.split()
+)
+
+QUESTION_WORDS = frozenset(
+    """
+    what when where which who whom whose why how
+    """.split()
+)
+
+# Verbs that say little about the topic of a question; they count, but lightly.
+LIGHT_WORDS = frozenset(
+    """
+    do does did done doing make makes made making get gets got getting go goes went gone going
+    come comes came coming take takes took taken happen happened happens think thought say says
+    said mean means meant call called known name named kind kinds type types way ways thing
+    things much many year years time times according
+    """.split()
+)
+
+# British to American spelling; applied to every word before stemming so both spellings meet.
+_BRITISH = {
+    "defence": "defense",
+    "offence": "offense",
+    "licence": "license",
+    "pretence": "pretense",
+    "programme": "program",
+    "programmes": "programs",
+    "travelled": "traveled",
+    "travelling": "traveling",
+    "cancelled": "canceled",
+    "cancelling": "canceling",
+    "modelling": "modeling",
+    "modelled": "modeled",
+    "labelled": "labeled",
+    "fuelled": "fueled",
+    "levelled": "leveled",
+    "signalled": "signaled",
+    "totalled": "totaled",
+    "counselling": "counseling",
+    "grey": "gray",
+    "tyre": "tire",
+    "tyres": "tires",
+    "cheque": "check",
+    "aluminium": "aluminum",
+    "manoeuvre": "maneuver",
+    "manoeuvres": "maneuvers",
+    "judgement": "judgment",
+    "ageing": "aging",
+    "enrol": "enroll",
+}
+_BRITISH_RULES = (
+    (re.compile(r"^(\w{3,})is(e|es|ed|ing|ation|ations)$"), r"\1iz\2"),
+    (re.compile(r"^(\w{2,}[^aeiou])our(s|ed|ing|ite|ites|able)?$"), r"\1or\2"),
+    (re.compile(r"^(\w{2,})tre(s)?$"), r"\1ter\2"),
+    (re.compile(r"^(\w{3,})yse(s|d)?$"), r"\1yze\2"),
+    (re.compile(r"^(\w{3,})ogue(s)?$"), r"\1og\2"),
+)
+
+# Irregular forms the stemmer does not join to their base.
+_IRREGULAR = {
+    "spent": "spend",
+    "built": "build",
+    "held": "hold",
+    "led": "lead",
+    "began": "begin",
+    "begun": "begin",
+    "fought": "fight",
+    "bought": "buy",
+    "sought": "seek",
+    "taught": "teach",
+    "brought": "bring",
+    "won": "win",
+    "ran": "run",
+    "grew": "grow",
+    "grown": "grow",
+    "rose": "rise",
+    "risen": "rise",
+    "fell": "fall",
+    "fallen": "fall",
+    "wrote": "write",
+    "written": "write",
+    "chose": "choose",
+    "chosen": "choose",
+    "gave": "give",
+    "given": "give",
+    "saw": "see",
+    "seen": "see",
+    "met": "meet",
+    "sold": "sell",
+    "told": "tell",
+    "found": "find",
+    "founded": "found",
+    "founding": "found",
+    "founder": "found",
+    "founders": "found",
+    "lost": "lose",
+    "paid": "pay",
+    "sent": "send",
+    "struck": "strike",
+    "stood": "stand",
+    "left": "leave",
+    "kept": "keep",
+    "meant": "mean",
+    "drew": "draw",
+    "drawn": "draw",
+    "flew": "fly",
+    "flown": "fly",
+    "shot": "shoot",
+    "spoke": "speak",
+    "spoken": "speak",
+    "broke": "break",
+    "broken": "break",
+    "became": "become",
+    "men": "man",
+    "women": "woman",
+    "children": "child",
+    "people": "people",
+    "countries": "country",
+    "largest": "large",
+    "larger": "large",
+    "biggest": "big",
+    "bigger": "big",
+    "greatest": "great",
+    "greater": "great",
+    "highest": "high",
+    "higher": "high",
+    "longest": "long",
+    "longer": "long",
+    "oldest": "old",
+    "older": "old",
+    "best": "good",
+    "better": "good",
+    "worst": "bad",
+    "worse": "bad",
+}
+
+_WORD_RE = re.compile(r"(?:[A-Z]\.){2,}|[A-Za-z0-9]+(?:[.,][0-9]+)*(?:'[A-Za-z]+)?")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of a text: where it stands, how it was written, and its normalised stem."""
+
+    surface: str
+    stem: str
+    start: int
+    end: int
+
+    @property
+    def is_capitalized(self) -> bool:
+        return self.surface[:1].isupper()
+
+
+@lru_cache(maxsize=200_000)
+def normalize_word(word: str) -> str:
+    """Lower-case, American spelling, irregular forms joined, then the Snowball stem."""
+    word = word.lower()
+    if word.endswith(".") and word.count(".") >= 2:  # U.S. -> us
+        word = word.replace(".", "")
+    if word.endswith(("'s", "'")):
+        word = word.rsplit("'", 1)[0]
+    elif "'" in word:
+        word = word.replace("'", "")
+    if word[:1].isdigit():
+        return _normalize_number(word)
+    word = _BRITISH.get(word, word)
+    if len(word) > 5:
+        for pattern, repl in _BRITISH_RULES:
+            word = pattern.sub(repl, word)
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    return _STEMMER.stemWord(word)
+
+
+def _normalize_number(word: str) -> str:
+    """'1,200' and '1200' meet; '48.0' and '48' meet; years stay as written."""
+    word = word.replace(",", "")
+    if "." in word:
+        whole, _, frac = word.partition(".")
+        frac = frac.rstrip("0")
+        return f"{whole}.{frac}" if frac else whole
+    return word
+
+
+def tokenize(text: str) -> list[Token]:
+    """Every word and number of ``text`` with its offsets, hyphenated compounds split."""
+    folded = fold(text)
+    return [
+        Token(m.group(), normalize_word(m.group()), m.start(), m.end()) for m in _WORD_RE.finditer(folded)
+    ]
+
+
+def content_stems(text: str) -> list[str]:
+    """The stems of the words of ``text`` that are not stop words."""
+    return [t.stem for t in tokenize(text) if t.surface.lower() not in STOP_WORDS]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences
+# ---------------------------------------------------------------------------------------------
+
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep rev hon pres supt
+    insp inc ltd co corp bros llc plc dept univ assn est approx ca cf vs etc al ed eds vol vols
+    no nos pp fig figs p op ch sec art jan feb mar apr jun jul aug sep sept oct nov dec mon tue
+    wed thu fri sat sun e.g i.e a.m p.m u.s u.k u.n e.u d.c b.c a.d b.c.e c.e ph.d m.d b.a m.a
+    ave blvd rd hwy
+    """.split()
+)
+
+# A sentence ends at . ! ? (or an ellipsis), after optional closing quotes or brackets,
+# before white space and something that can start a sentence.
+_BOUNDARY_RE = re.compile(r"""([.!?]+|\u2026)(["'\u201d\u2019)\]]*)(\s+)(?=["'\u201c\u2018(\[]?[A-Z0-9])""")
+# Sentences glued without a space: "...with Washington.China anticipates..."
+_GLUED_RE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+
+
+def _ends_with_abbreviation(text: str) -> bool:
+    match = re.search(r"(?:^|[\s(\[\"'])([A-Za-z][A-Za-z.]*)\.$", text)
+    if not match:
+        return False
+    word = match.group(1).lower()
+    if word in _ABBREVIATIONS:
+        return True
+    # Initials like "J." or "U.S." (a single capital, or letters separated by dots).
+    return bool(re.fullmatch(r"[a-z]|(?:[a-z]\.)+[a-z]", word)) and match.group(1)[:1].isupper()
+
+
+def split_sentences(paragraph: str) -> list[tuple[int, int]]:
+    """The (start, end) offsets of each sentence of ``paragraph``; slicing gives it word for word."""
+    cuts: list[int] = []
+    for match in _BOUNDARY_RE.finditer(paragraph):
+        end = match.end(2)
+        head = paragraph[: match.start(1) + len(match.group(1))]
+        if match.group(1) == "." and _ends_with_abbreviation(head):
+            continue
+        cuts.append(end)
+    for match in _GLUED_RE.finditer(paragraph):
+        head = paragraph[: match.start()]
+        if not _ends_with_abbreviation(head):
+            cuts.append(match.start())
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for cut in [*sorted(set(cuts)), len(paragraph)]:
+        piece = paragraph[start:cut]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece.rstrip())
+        if piece.strip():
+            spans.append((start + lead, start + trail))
+        start = cut
+    return spans
