@@ -35,14 +35,14 @@ from bench.common import current_rss_mb, latency_stats, mark, norm, pct, peak_rs
 TARGET_P50_MS = 10.0
 TARGET_RATIO = 3.0
 
-FUNCTION_WORDS = (  # noqa: SIM905
+FUNCTION_WORDS = (
     "the of and to in a is that for was on with as by it at from his be were are which this an or had "
     "not but its they have their has one been also who after first new more other two into all when "
     "there some while most under during later over between only about three both many through since "
     "these then would such against several where before each being following until because made most"
 ).split()
-ONSETS = "b c d f g h j k l m n p r s t v w z br cr dr fr gr pr tr st sl pl cl bl ch sh th qu sp".split()  # noqa: SIM905
-VOWELS = "a e i o u a e i o ai ea ou io ei".split()  # noqa: SIM905
+ONSETS = "b c d f g h j k l m n p r s t v w z br cr dr fr gr pr tr st sl pl cl bl ch sh th qu sp".split()
+VOWELS = "a e i o u a e i o ai ea ou io ei".split()
 CODAS = ["", "", "", "n", "r", "s", "t", "l", "m", "nd", "st", "rt", "ck", "ng", "x"]
 SUFFIXES = ["", "", "", "", "ing", "ed", "ion", "er", "s", "ly", "al", "ment", "ity", "ous"]
 
