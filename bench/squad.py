@@ -148,6 +148,7 @@ class FactBotIndex:
     load_s: float
     pos_by_id: dict[str, int] = field(default_factory=dict)
     pos_by_quote: dict[str, int] = field(default_factory=dict)
+    pos_by_prefix: dict[str, int] = field(default_factory=dict)
 
     def position(self, answer: Any) -> int | None:
         """Where the answer's fact stands in ``facts`` (None when declined or unknown)."""
@@ -156,6 +157,12 @@ class FactBotIndex:
         if answer.fact_id and answer.fact_id in self.pos_by_id:
             return self.pos_by_id[answer.fact_id]
         return self.pos_by_quote.get(norm(answer.quote or ""))
+
+    def suggested(self, answer: Any) -> int | None:
+        """The fact behind a declined answer's first suggestion (its quote's opening words), if any."""
+        if answer.answered or not answer.suggestions:
+            return None
+        return self.pos_by_prefix.get(norm(answer.suggestions[0].rstrip("…")))
 
 
 def build_factbot(articles: Sequence[Article], workdir: Path) -> FactBotIndex:
@@ -175,6 +182,9 @@ def build_factbot(articles: Sequence[Article], workdir: Path) -> FactBotIndex:
     for i, f in enumerate(all_facts):
         idx.pos_by_id.setdefault(f.id, i)
         idx.pos_by_quote.setdefault(norm(f.quote), i)
+        words = f.quote.split()
+        for n in (12, len(words)):  # the engine's suggestion: a quote's first 12 words
+            idx.pos_by_prefix.setdefault(norm(" ".join(words[:n])), i)
     return idx
 
 
@@ -337,7 +347,11 @@ def ask_all(idx: FactBotIndex, questions: Sequence[Question], pmap: dict | None 
 def miss_cause(a: Asked, idx: FactBotIndex, para_of: dict[int, tuple[str, int]]) -> str:
     """Why a FactBot miss missed, from where the returned and the right sentence stand."""
     if not a.answer.answered:
-        return "declined"
+        top = idx.suggested(a.answer)
+        if top is None:
+            return "declined, no sentence suggested"
+        held = top in a.gold or contains_any(idx.facts[top].quote, a.q.answers)
+        return "declined, first suggestion held the answer" if held else "declined, first suggestion wrong"
     if not a.gold:
         return "answer spans sentences"
     if a.pos is None:
