@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         proc_s, proc_all, last = time_process(ask_cmd, args.runs)
         python_s, _, _ = time_process([sys.executable, "-c", "pass"], args.runs)
         import_s, _, _ = time_process([sys.executable, "-c", "import bot.cli"], args.runs)
+        load_code = (
+            f"from pathlib import Path; from bot.engine import Engine; Engine.load(Path({str(facts)!r}))"
+        )
+        load_proc_s, _, _ = time_process([sys.executable, "-c", load_code], args.runs)
 
     print(
         f"engine.ask over the seed index ({n_facts} facts, {note}; Engine.load {1000 * load_s:.0f} ms): "
@@ -182,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{mark(proc_s < TARGET_PROCESS_S and last.returncode == 0)}  [{status}]"
     )
     print(
-        f"  of which: bare `python -c pass` {python_s:.3f} s, `python -c 'import bot.cli'` {import_s:.3f} s"
+        f"  for comparison: bare `python -c pass` {python_s:.3f} s, `import bot.cli` {import_s:.3f} s, "
+        f"`Engine.load` process {load_proc_s:.3f} s (all medians)"
     )
     print(f"  it printed: {' '.join(last.stdout.split())[:160]!r}")
 
@@ -201,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "process_ok": last.returncode == 0,
         "python_startup_s": python_s,
         "import_cli_s": import_s,
+        "load_process_s": load_proc_s,
         "targets": {"p50_ms": TARGET_P50_MS, "process_s": TARGET_PROCESS_S},
     }
     print(
