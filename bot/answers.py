@@ -19,8 +19,8 @@ ANSWER_KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "date": (frozenset({"date", "year"}), frozenset()),
     "year": (frozenset({"year"}), frozenset({"date"})),
     "day": (frozenset({"date"}), frozenset({"year"})),
-    "money": (frozenset({"money"}), frozenset({"count"})),
-    "count": (frozenset({"count"}), frozenset({"money"})),
+    "money": (frozenset({"money"}), frozenset({"percent"})),
+    "count": (frozenset({"count"}), frozenset()),
     "percent": (frozenset({"percent"}), frozenset()),
     "person": (frozenset({"person", "org"}), frozenset({"name", "place"})),
     "place": (frozenset({"place"}), frozenset({"name", "org"})),
@@ -156,6 +156,7 @@ def extract(
     hits: list[tuple[int, float, bool]],
     kind: str | None,
     span_overlap: dict[int, float],
+    bounds: tuple[int | None, int | None] = (None, None),
 ) -> Extraction:
     """The short answer from ``fact`` for a question of type ``kind``.
 
@@ -179,7 +180,7 @@ def extract(
         if t.capitalized and t.start > 0 and i not in {p for p, _, _ in hits}
     }
     if kind is not None:
-        span = _best_span(fact, terms, hits, kind, span_overlap, chunks, hit_chunks, foreign_name_chunks)
+        span = _best_span(fact, terms, hits, kind, span_overlap, chunks, foreign_name_chunks, bounds)
         if span is not None:
             index = _chunk_of(chunks, span.start)
             return Extraction(_around(quote, chunks, index, index, span), True)
@@ -199,6 +200,9 @@ def extract(
     return Extraction(_around(quote, chunks, first, last, None), False)
 
 
+ENTITY_TYPES = frozenset({"person", "place", "name"})
+
+
 def _best_span(
     fact: Fact,
     terms: tuple[Term, ...],
@@ -206,40 +210,84 @@ def _best_span(
     kind: str,
     span_overlap: dict[int, float],
     chunks: list[Chunk],
-    hit_chunks: dict[int, float],
     foreign_name_chunks: set[int],
+    bounds: tuple[int | None, int | None] = (None, None),
 ) -> Span | None:
+    """The span of the wanted kind that best answers: near the question's words, not in them.
+
+    For names (who, where, which) the question's own names say little about where the answer
+    is; its other words do ("who condemned" -> next to "condemnation"). For values (when, how
+    much) the question's names pick among several values ("Japan spent X, and South Korea Y").
+    """
     preferred, accepted = ANSWER_KINDS[kind]
-    total = sum(w for _, w, _ in hits) or 1.0
+    wants_entity = kind in ENTITY_TYPES
+    word_hits = [(p, w) for p, w, is_name in hits if not is_name]
+    name_hits = [(p, w) for p, w, is_name in hits if is_name]
+    word_total = sum(w for _, w in word_hits) or 1.0
+    name_total = sum(w for _, w in name_hits) or 1.0
     best: tuple[float, int, Span] | None = None
     for span in fact.spans:
         if span.kind in preferred:
-            score = 2.0
-        elif span.kind in accepted:
             score = 1.0
+        elif span.kind in accepted:
+            score = 0.6
         else:
             continue
         overlap = span_overlap.get(span.start, 0.0)
-        if overlap >= 0.99:
+        if overlap >= 0.99 or not within_bounds(span, bounds):
             continue
         score -= 1.5 * overlap
         index = _chunk_of(chunks, span.start)
-        score += hit_chunks.get(index, 0.0) / total
-        if index in foreign_name_chunks and span.kind not in ("person", "org", "name", "place"):
-            score -= 0.3
-        # Nearness to the question's non-name words ("condemnation" for "who condemned").
-        gravity = 0.0
-        for position, weight, is_name in hits:
-            if is_name:
-                continue
-            term = terms[position]
-            distance = abs(_token_distance(fact.quote, term.start, span.start, span.end))
-            gravity += weight / (1 + distance)
-        score += 0.5 * gravity / total
+        in_chunk = [w for p, w in word_hits if _chunk_of(chunks, terms[p].start) == index]
+        score += 0.5 * sum(in_chunk) / word_total
+        gravity = sum(
+            w / (1 + _token_distance(fact.quote, terms[p].start, span.start, span.end)) for p, w in word_hits
+        )
+        score += (2.0 if wants_entity else 0.5) * gravity / word_total
+        if not wants_entity:
+            names_in_chunk = [w for p, w in name_hits if _chunk_of(chunks, terms[p].start) == index]
+            score += 0.5 * sum(names_in_chunk) / name_total
+            if index in foreign_name_chunks:
+                score -= 0.3
+            if kind == "count" and _followed_by_hit(span, terms, hits):
+                score += 0.5
         rank = (score, -span.start, span)
         if best is None or rank[:2] > best[:2]:
             best = rank
     return best[2] if best else None
+
+
+_BOUND_RE = re.compile(r"\b(before|prior to|until|after|since)\s+(?:the\s+)?(?:year\s+)?(\d{4})\b", re.I)
+
+
+def year_bounds(question: str) -> tuple[int | None, int | None]:
+    """Years a date answer must fall strictly between: "before 2024" -> (None, 2024)."""
+    low: int | None = None
+    high: int | None = None
+    for word, year in _BOUND_RE.findall(fold(question)):
+        if word.lower() in ("before", "prior to", "until"):
+            high = int(year)
+        else:
+            low = int(year)
+    return low, high
+
+
+def within_bounds(span: Span, bounds: tuple[int | None, int | None]) -> bool:
+    """False for a dated span outside the question's "before/after YEAR"."""
+    low, high = bounds
+    if low is None and high is None:
+        return True
+    years = [int(y) for y in re.findall(r"\b(\d{4})\b", span.text)]
+    if not years:
+        return True
+    return (low is None or min(years) > low) and (high is None or max(years) < high)
+
+
+def _followed_by_hit(span: Span, terms: tuple[Term, ...], hits: list[tuple[int, float, bool]]) -> bool:
+    """True when one of the next three words after the span is a question word ("25 joint exercises")."""
+    positions = {p for p, _, _ in hits}
+    after = [i for i, t in enumerate(terms) if t.start >= span.end][:3]
+    return any(i in positions for i in after)
 
 
 def _token_distance(quote: str, position: int, start: int, end: int) -> int:

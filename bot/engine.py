@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from bot.answers import ANSWER_KINDS, STRICT_TYPES, extract, question_type
+from bot.answers import ANSWER_KINDS, STRICT_TYPES, extract, question_type, within_bounds, year_bounds
 from bot.errors import IndexMissingError
 from bot.facts import ALIASES_FILE, facts_paths, load_facts_files, load_vocabulary
 from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm
@@ -20,10 +20,17 @@ from bot.model import Answer, ArticleInfo, Fact, Source
 
 logger = logging.getLogger(__name__)
 
-# A fact must cover this share of the question (by word weight) to be given as an answer.
+# Answers below this confidence are declined. Confidence 0.5 means the fact covers 30% of the
+# question's weight (sentence and paragraph averaged); 1.0 means 60% or more.
 CONFIDENCE_THRESHOLD = 0.5
+FULL_CONFIDENCE_COVERAGE = 0.6
+# A question whose words are mostly unknown to every article is about something else.
+MAX_UNKNOWN_SHARE = 0.3
+NAME_MISSING_PENALTY = 0.6
 RERANK_DEPTH = 12
 TYPE_BONUS = 0.25
+NAME_MISSING_FACTOR = 0.9
+COVERAGE_WEIGHT = 0.5
 MAX_QUESTION_CHARS = 500
 CACHE_VERSION = "1"
 
@@ -79,9 +86,12 @@ class Engine:
         """Answer one question, or decline with up to three suggestions."""
         text = " ".join(question.split())[:MAX_QUESTION_CHARS]
         kind = question_type(text)
+        bounds = year_bounds(text)
         query = self._index.query_terms(text)
         candidates = self._index.search(query)
-        choice = self._choose(candidates, query, kind)
+        total = sum(q.weight for q in query)
+        unknown = sum(q.weight for q in query if not q.known) / total if total else 1.0
+        choice = self._choose(candidates, query, kind, bounds) if unknown <= MAX_UNKNOWN_SHARE else None
         if choice is None:
             return self._decline(text, candidates)
         candidate, confidence = choice
@@ -93,6 +103,7 @@ class Engine:
             hits,
             kind,
             self._span_overlap(candidate.index, hits),
+            bounds,
         )
         return Answer(
             question=text,
@@ -106,18 +117,22 @@ class Engine:
         )
 
     def _choose(
-        self, candidates: list[Candidate], query: list[QueryTerm], kind: str | None
+        self,
+        candidates: list[Candidate],
+        query: list[QueryTerm],
+        kind: str | None,
+        bounds: tuple[int | None, int | None],
     ) -> tuple[Candidate, float] | None:
         if not candidates:
             return None
         top = candidates[0].score
         best: tuple[float, Candidate, float] | None = None
         for candidate in candidates[:RERANK_DEPTH]:
-            typed = self._has_answer_span(candidate.index, query, kind)
-            confidence = self._confidence(candidate, kind, typed)
-            rank = candidate.score * (0.5 + 0.5 * candidate.coverage)
-            if kind is not None and typed:
-                rank += TYPE_BONUS * top
+            typed = self._answer_span_quality(candidate.index, query, kind, bounds)
+            confidence = self._confidence(candidate, kind, typed > 0)
+            rank = candidate.score * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * candidate.coverage)
+            rank *= NAME_MISSING_FACTOR**candidate.names_not_in_sentence
+            rank += TYPE_BONUS * top * typed
             if best is None or rank > best[0]:
                 best = (rank, candidate, confidence)
         if best is None or best[2] < CONFIDENCE_THRESHOLD:
@@ -128,12 +143,12 @@ class Engine:
     def _confidence(candidate: Candidate, kind: str | None, typed: bool) -> float:
         if candidate.missing_numbers:
             return 0.0
-        confidence = candidate.context_coverage
+        coverage = 0.5 * (candidate.coverage + candidate.context_coverage)
         if candidate.missing_names:
-            confidence *= 0.4
+            coverage *= NAME_MISSING_PENALTY
         if kind is not None and not typed:
-            confidence *= 0.5 if kind in STRICT_TYPES else 0.8
-        return max(0.0, min(1.0, confidence))
+            coverage *= 0.5 if kind in STRICT_TYPES else 0.8
+        return max(0.0, min(1.0, coverage / FULL_CONFIDENCE_COVERAGE))
 
     def _hits(self, index: int, query: list[QueryTerm]) -> list[tuple[int, float, bool]]:
         ids = self._index.fact_terms[index]
@@ -157,18 +172,23 @@ class Engine:
                 overlap[span.start] = sum(1 for i in inside if i in hit_positions) / len(inside)
         return overlap
 
-    def _has_answer_span(self, index: int, query: list[QueryTerm], kind: str | None) -> bool:
+    def _answer_span_quality(
+        self, index: int, query: list[QueryTerm], kind: str | None, bounds: tuple[int | None, int | None]
+    ) -> float:
+        """0 when the fact holds no span of the wanted kind; up to 1 for a new span of the best kind."""
         if kind is None:
-            return False
-        preferred, accepted = ANSWER_KINDS[kind]
+            return 0.0
         fact = self._index.facts[index]
         if fact.answer:
-            return True
-        spans = [s for s in fact.spans if s.kind in preferred or s.kind in accepted]
+            return 1.0
+        preferred, accepted = ANSWER_KINDS[kind]
+        spans = [
+            s for s in fact.spans if (s.kind in preferred or s.kind in accepted) and within_bounds(s, bounds)
+        ]
         if not spans:
-            return False
+            return 0.0
         overlap = self._span_overlap(index, self._hits(index, query))
-        return any(overlap.get(s.start, 0.0) < 0.99 for s in spans)
+        return max((1.0 if s.kind in preferred else 0.6) * (1.0 - overlap.get(s.start, 0.0)) for s in spans)
 
     def _decline(self, question: str, candidates: list[Candidate]) -> Answer:
         suggestions: list[str] = []

@@ -23,17 +23,27 @@ from rapidfuzz.distance import OSA
 
 from bot.facts import Vocabulary
 from bot.model import Fact
-from bot.text import LIGHT_WORDS, QUESTION_WORDS, STOP_WORDS, Token, normalize_word, tokenize
+from bot.text import LIGHT_WORDS, QUESTION_WORDS, STOP_WORDS, Token, fold, normalize_word, tokenize
 
 logger = logging.getLogger(__name__)
 
 SYNONYM_WEIGHT = 0.8
 FUZZY_WEIGHT = 0.75
-K1 = 1.2
-B = 0.75
+PART_WEIGHT = 0.7
+K1 = 0.9
+B = 0.5
 PARAGRAPH_WEIGHT = 0.35
 QUESTIONS_WEIGHT = 1.0
 CANDIDATES = 40
+
+# Words that only say what kind of answer is wanted: "how MANY", "what KINDS of", "how LONG".
+_TYPE_CUE_RE = re.compile(
+    r"\b(?:how\s+(much|many|long|far|often|fast|big|large|old|soon)"
+    r"|(kinds?|types?|sorts?|forms?)\s+of"
+    r"|(?:what|which|the)\s+(dates?|years?|days?|months?|time|name|country|countries|city|cities"
+    r"|place|location|person))\b",
+    re.IGNORECASE,
+)
 
 # "us" is a pronoun unless written "US" or used as a name in an all-lower-case question.
 _PRONOUN_CONTEXT = frozenset("tell give show let help for to with about among of teach send".split())
@@ -151,6 +161,7 @@ class Candidate:
     matched: frozenset[str]
     missing_names: tuple[str, ...]
     missing_numbers: tuple[str, ...]
+    names_not_in_sentence: int
 
 
 def _bm25_weights(
@@ -205,12 +216,24 @@ class FactIndex:
             [self._term_id(t.key) for q in f.questions for t in analyzer.terms(q)] for f in self.facts
         ]
         self.has_questions = any(question_terms)
+        capitalized: Counter[str] = Counter()
+        seen_mid_sentence: Counter[str] = Counter()
+        for terms in sentence_terms:
+            for t in terms:
+                if t.start > 0:
+                    seen_mid_sentence[t.key] += 1
+                    capitalized[t.key] += t.capitalized
+        # A name is a term written with a capital in most of its uses inside sentences.
         self.names: frozenset[int] = frozenset(
-            self.term_ids[t.key]
-            for terms in sentence_terms
-            for t in terms
-            if t.capitalized and (t.start > 0 or t.key.startswith("="))
-        )
+            self.term_ids[key] for key, n in seen_mid_sentence.items() if capitalized[key] * 2 > n
+        ) | frozenset(i for key, i in self.term_ids.items() if key.startswith("="))
+        # Words of joined alias names: "Korea" alone still points at "South Korea" and "North Korea".
+        self.alias_parts: dict[str, tuple[int, ...]] = defaultdict(tuple)
+        for key, term_id in self.term_ids.items():
+            if key.startswith("=") and " " in key:
+                for part in key[1:].split():
+                    self.alias_parts[part] += (term_id,)
+        self.alias_parts = dict(self.alias_parts)
         self.sentence_postings, self.idf = _bm25_weights(self.fact_terms, len(self.term_ids))
         self.paragraph_postings, _ = _bm25_weights(paragraph_terms, len(self.term_ids))
         self.question_postings, _ = _bm25_weights(question_terms, len(self.term_ids))
@@ -239,9 +262,12 @@ class FactIndex:
         """The question's content words, each with the index terms it may match."""
         out: list[QueryTerm] = []
         seen: set[str] = set()
+        cue_positions = {
+            m.start(g) for m in _TYPE_CUE_RE.finditer(fold(question)) for g in (1, 2, 3) if m.start(g) >= 0
+        }
         for term in self.analyzer.terms(question):
             lowered = term.surface.lower()
-            if lowered in QUESTION_WORDS or term.key in seen:
+            if lowered in QUESTION_WORDS or term.key in seen or term.start in cue_positions:
                 continue
             seen.add(term.key)
             variants: dict[int, float] = {}
@@ -252,7 +278,16 @@ class FactIndex:
                 sid = self.term_ids.get(synonym)
                 if sid is not None and sid not in variants:
                     variants[sid] = SYNONYM_WEIGHT
-            if own is None and not term.key.startswith("=") and lowered.isalpha():
+            for part_of in self.alias_parts.get(term.key, ()):
+                variants.setdefault(part_of, PART_WEIGHT)
+            has_synonyms = term.key in self.analyzer.synonyms
+            if (
+                own is None
+                and not variants
+                and not has_synonyms
+                and not term.key.startswith("=")
+                and lowered.isalpha()
+            ):
                 corrected = self._correct(lowered)
                 if corrected is not None:
                     cid = self.term_ids[corrected]
@@ -361,6 +396,7 @@ class FactIndex:
         matched: set[str] = set()
         missing_names: list[str] = []
         missing_numbers: list[str] = []
+        names_not_in_sentence = 0
         for qt in query:
             in_sentence = max((w for t, w in qt.variants if t in own), default=0.0)
             in_context = max((w for t, w in qt.variants if t in context), default=0.0)
@@ -372,6 +408,8 @@ class FactIndex:
                 missing_numbers.append(qt.surface)
             elif qt.is_name and not in_context:
                 missing_names.append(qt.surface)
+            if qt.is_name and not in_sentence:
+                names_not_in_sentence += 1
         return Candidate(
             index=index,
             score=score,
@@ -380,6 +418,7 @@ class FactIndex:
             matched=frozenset(matched),
             missing_names=tuple(missing_names),
             missing_numbers=tuple(missing_numbers),
+            names_not_in_sentence=names_not_in_sentence,
         )
 
 

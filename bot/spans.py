@@ -99,6 +99,23 @@ _PERSON_TITLES = frozenset(
     archbishop bishop
     """.split()
 )
+# Countries and a few regions, so that "China" at the start of a sentence is known for a place.
+_COUNTRIES = frozenset(
+    """
+    afghanistan albania algeria angola argentina armenia australia austria azerbaijan bahrain bangladesh
+    belarus belgium bhutan bolivia bosnia brazil brunei bulgaria cambodia cameroon canada chad chile
+    china colombia congo croatia cuba cyprus czechia denmark ecuador egypt england eritrea estonia
+    ethiopia europe finland france georgia germany ghana greece guatemala haiti honduras hungary iceland
+    india indonesia iran iraq ireland israel italy jamaica japan jordan kazakhstan kenya korea kosovo
+    kuwait kyrgyzstan laos latvia lebanon liberia libya lithuania luxembourg madagascar malaysia mali
+    malta mexico moldova mongolia montenegro morocco mozambique myanmar namibia nepal netherlands
+    nicaragua niger nigeria norway oman pakistan palestine panama paraguay peru philippines poland
+    portugal qatar romania russia rwanda scotland senegal serbia singapore slovakia slovenia somalia
+    spain sudan sweden switzerland syria taiwan tajikistan tanzania thailand tunisia turkey turkmenistan
+    uganda ukraine uruguay uzbekistan venezuela vietnam wales yemen zambia zimbabwe africa asia america
+    antarctica oceania
+    """.split()
+)
 _PLACE_PREPOSITIONS = frozenset(
     """
     in at near from across into throughout
@@ -119,7 +136,7 @@ _NOT_NAMES = frozenset(
 )
 
 _CAP_WORD = r"[A-Z][\w'’\-.]*[\w]|[A-Z]"
-_CONNECTOR = r"(?:of|the|de|du|des|del|della|von|van|der|la|le|for|and|on|upon|al|bin|ibn)"
+_CONNECTOR = r"(?:of|the|de|du|des|del|della|von|van|der|la|le|for|on|upon|al|bin|ibn)"
 _ENTITY_RE = re.compile(rf"(?:{_CAP_WORD})(?:\s+(?:{_CONNECTOR}\s+)*(?:{_CAP_WORD}))*")
 _QUOTED_NAME_RE = re.compile(r"[\"“]([A-Z][^\"“”]{1,60}?)[\"”]")
 
@@ -134,7 +151,7 @@ def _entity_kind(words: list[str], before: str) -> str:
         return "person"
     if any(w in _ORG_WORDS for w in lowered):
         return "org"
-    if any(w in _PLACE_WORDS for w in lowered):
+    if any(w in _PLACE_WORDS for w in lowered) or lowered[-1] in _COUNTRIES:
         return "place"
     if len(words) == 1 and re.fullmatch(r"[A-Z]{2,6}", words[0]):
         return "org"
