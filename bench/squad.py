@@ -122,9 +122,13 @@ QTYPE = re.compile(
 
 def question_type(text: str) -> str:
     """The question's kind from its first wh-word (when, who, where, why, how many, how, which, what)."""
-    m = QTYPE.search(text)
-    if not m:
+    found = list(QTYPE.finditer(text))
+    if not found:
         return "other"
+    m = found[0]
+    # "When X happens, ... what?" is a what-question: a clause-opening "when" gives way to a later wh-word.
+    if len(found) > 1 and m.group(1).lower() == "when" and "," in text[m.end() : found[1].start()]:
+        m = found[1]
     word = m.group(1).lower()
     if word.startswith("how ") and word != "how":
         return "how many/much"
