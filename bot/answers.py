@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.matching import Term
 from bot.model import Fact, Span
+from bot.spans import find_spans
 from bot.text import fold
 
 # Question type -> (preferred span kinds, other acceptable span kinds).
@@ -69,12 +70,25 @@ _KEYWORD_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _WH_RE = re.compile(r"\b(?:what|when|where|which|who|whom|whose|why|how)\b")
 
 _DISCOURSE = re.compile(
-    r"^(?:and|but|or|so|yet|while|whereas|meanwhile|additionally|furthermore|moreover|however|"
+    r"^(?:of|and|but|or|so|yet|while|whereas|meanwhile|additionally|furthermore|moreover|however|"
     r"nevertheless|similarly|also|thus|therefore|then|in addition|in fact|as well as|"
     r"on the other hand|as a result)\b[,\s]*",
     re.IGNORECASE,
 )
 MAX_ANSWER_WORDS = 28
+
+
+_HEAD_RE = re.compile(
+    r"^\W*(?:what|which)\s+(?:(?:kinds?|types?|sorts?|forms?)\s+of\s+)?(?!(?:is|are|was|were|did|does|do|can|could|"
+    r"would|should|will|has|have|had|might|may|must|kind|kinds|type|types|of|the|a|an)\b)([A-Za-z][\w-]*)",
+    re.IGNORECASE,
+)
+
+
+def head_word(question: str) -> str | None:
+    """The noun a "what X ..." question asks about ("what crises call for ..." -> "crises")."""
+    match = _HEAD_RE.search(fold(question))
+    return match.group(1) if match else None
 
 
 def question_type(question: str) -> str | None:
@@ -157,13 +171,14 @@ def extract(
     kind: str | None,
     span_overlap: dict[int, float],
     bounds: tuple[int | None, int | None] = (None, None),
+    head: str | None = None,
 ) -> Extraction:
     """The short answer from ``fact`` for a question of type ``kind``.
 
     ``hits`` are (position in ``terms``, weight, is_name) of the sentence terms that match the
     question; ``span_overlap`` maps a span's start to the share of its words the question has.
     """
-    if fact.answer:
+    if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
         return Extraction(fact.answer, True)
     quote = fact.quote
     chunks = chunks_of(quote, fact.spans)
@@ -186,6 +201,16 @@ def extract(
             return Extraction(_around(quote, chunks, index, index, span), True)
     if not hit_chunks:
         return Extraction(tidy(quote), False)
+    head_at = [terms[p].start for p, _, _ in hits if terms[p].key == head] if head else []
+    if head_at:
+        # "What crises ...?": the answer is what the sentence says from "crises" on.
+        first = last = _chunk_of(chunks, head_at[0])
+        while (
+            last + 1 < len(chunks)
+            and _words(quote[chunks[first].start : chunks[last + 1].end]) <= MAX_ANSWER_WORDS
+        ):
+            last += 1
+        return Extraction(_around(quote, chunks, first, last, None), False)
     first, last = min(hit_chunks), max(hit_chunks)
     # Keep the best-covered stretch within the length limit.
     while _words(quote[chunks[first].start : chunks[last].end]) > MAX_ANSWER_WORDS and first < last:
@@ -219,7 +244,6 @@ def _best_span(
     is; its other words do ("who condemned" -> next to "condemnation"). For values (when, how
     much) the question's names pick among several values ("Japan spent X, and South Korea Y").
     """
-    preferred, accepted = ANSWER_KINDS[kind]
     wants_entity = kind in ENTITY_TYPES
     word_hits = [(p, w) for p, w, is_name in hits if not is_name]
     name_hits = [(p, w) for p, w, is_name in hits if is_name]
@@ -227,11 +251,8 @@ def _best_span(
     name_total = sum(w for _, w in name_hits) or 1.0
     best: tuple[float, int, Span] | None = None
     for span in fact.spans:
-        if span.kind in preferred:
-            score = 1.0
-        elif span.kind in accepted:
-            score = 0.6
-        else:
+        score = span_fit(span, kind)
+        if not score:
             continue
         overlap = span_overlap.get(span.start, 0.0)
         if overlap >= 0.99 or not within_bounds(span, bounds):
@@ -244,6 +265,8 @@ def _best_span(
             w / (1 + _token_distance(fact.quote, terms[p].start, span.start, span.end)) for p, w in word_hits
         )
         score += (2.0 if wants_entity else 0.5) * gravity / word_total
+        if wants_entity and span.start <= 1:
+            score += 0.1  # the sentence's subject
         if not wants_entity:
             names_in_chunk = [w for p, w in name_hits if _chunk_of(chunks, terms[p].start) == index]
             score += 0.5 * sum(names_in_chunk) / name_total
@@ -255,6 +278,24 @@ def _best_span(
         if best is None or rank[:2] > best[:2]:
             best = rank
     return best[2] if best else None
+
+
+_DAY_RE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\b(?!\d)")
+
+
+def span_fit(span: Span, kind: str) -> float:
+    """How well a span answers a question of ``kind``: 1 for the wanted kind, less for a fallback.
+
+    Asked for dates, a day ("May 26–27, 2024") beats a month ("July 2024"), which beats a year.
+    """
+    preferred, accepted = ANSWER_KINDS[kind]
+    if span.kind not in preferred and span.kind not in accepted:
+        return 0.0
+    if kind == "day":
+        if span.kind == "year":
+            return 0.3
+        return 1.0 if _DAY_RE.search(re.sub(r"\b\d{4}\b", "", span.text)) else 0.6
+    return 1.0 if span.kind in preferred else 0.6
 
 
 _BOUND_RE = re.compile(r"\b(before|prior to|until|after|since)\s+(?:the\s+)?(?:year\s+)?(\d{4})\b", re.I)

@@ -12,7 +12,15 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from bot.answers import ANSWER_KINDS, STRICT_TYPES, extract, question_type, within_bounds, year_bounds
+from bot.answers import (
+    STRICT_TYPES,
+    extract,
+    head_word,
+    question_type,
+    span_fit,
+    within_bounds,
+    year_bounds,
+)
 from bot.errors import IndexMissingError
 from bot.facts import ALIASES_FILE, facts_paths, load_facts_files, load_vocabulary
 from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm
@@ -26,11 +34,21 @@ CONFIDENCE_THRESHOLD = 0.5
 FULL_CONFIDENCE_COVERAGE = 0.6
 # A question whose words are mostly unknown to every article is about something else.
 MAX_UNKNOWN_SHARE = 0.3
-NAME_MISSING_PENALTY = 0.6
+NAME_MISSING_PENALTY = 0.5
 RERANK_DEPTH = 12
 TYPE_BONUS = 0.25
 NAME_MISSING_FACTOR = 0.9
+# In a keyword question ("south korea defence spending") every name was chosen on purpose.
+KEYWORD_NAME_MISSING_FACTOR = 0.6
+LIST_BONUS = 0.15
+_YEAR_RE = re.compile(r"\d{4}")
+_WH_RE = re.compile(r"\b(?:what|when|where|which|who|whom|whose|why|how)\b", re.IGNORECASE)
+_LIST_QUESTION_RE = re.compile(r"\b(?:kinds?|types?|sorts?|forms?|examples?)\s+of\b", re.IGNORECASE)
+_ENUMERATION_RE = re.compile(
+    r"\b(?:such as|including|includes?|from\s+\w+(?:\s+\w+)?\s+to|ranging|like|e\.g\.)\b"
+)
 COVERAGE_WEIGHT = 0.5
+PROXIMITY_BONUS = 0.2
 MAX_QUESTION_CHARS = 500
 CACHE_VERSION = "1"
 
@@ -89,9 +107,7 @@ class Engine:
         bounds = year_bounds(text)
         query = self._index.query_terms(text)
         candidates = self._index.search(query)
-        total = sum(q.weight for q in query)
-        unknown = sum(q.weight for q in query if not q.known) / total if total else 1.0
-        choice = self._choose(candidates, query, kind, bounds) if unknown <= MAX_UNKNOWN_SHARE else None
+        choice = self._choose(candidates, query, kind, bounds, text) if _mostly_known(query) else None
         if choice is None:
             return self._decline(text, candidates)
         candidate, confidence = choice
@@ -104,6 +120,7 @@ class Engine:
             kind,
             self._span_overlap(candidate.index, hits),
             bounds,
+            self._head_key(text, query),
         )
         return Answer(
             question=text,
@@ -122,17 +139,24 @@ class Engine:
         query: list[QueryTerm],
         kind: str | None,
         bounds: tuple[int | None, int | None],
+        question: str,
     ) -> tuple[Candidate, float] | None:
         if not candidates:
             return None
         top = candidates[0].score
+        asks = bool(_WH_RE.search(question))
+        wants_list = bool(_LIST_QUESTION_RE.search(question))
         best: tuple[float, Candidate, float] | None = None
         for candidate in candidates[:RERANK_DEPTH]:
             typed = self._answer_span_quality(candidate.index, query, kind, bounds)
             confidence = self._confidence(candidate, kind, typed > 0)
             rank = candidate.score * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * candidate.coverage)
-            rank *= NAME_MISSING_FACTOR**candidate.names_not_in_sentence
-            rank += TYPE_BONUS * top * typed
+            rank *= (
+                NAME_MISSING_FACTOR if asks else KEYWORD_NAME_MISSING_FACTOR
+            ) ** candidate.names_not_in_sentence
+            if wants_list and _ENUMERATION_RE.search(self._index.facts[candidate.index].quote):
+                rank += LIST_BONUS * top
+            rank += TYPE_BONUS * top * typed + PROXIMITY_BONUS * top * candidate.proximity
             if best is None or rank > best[0]:
                 best = (rank, candidate, confidence)
         if best is None or best[2] < CONFIDENCE_THRESHOLD:
@@ -149,6 +173,13 @@ class Engine:
         if kind is not None and not typed:
             coverage *= 0.5 if kind in STRICT_TYPES else 0.8
         return max(0.0, min(1.0, coverage / FULL_CONFIDENCE_COVERAGE))
+
+    @staticmethod
+    def _head_key(question: str, query: list[QueryTerm]) -> str | None:
+        word = head_word(question)
+        if word is None:
+            return None
+        return next((q.key for q in query if q.surface.lower() == word.lower()), None)
 
     def _hits(self, index: int, query: list[QueryTerm]) -> list[tuple[int, float, bool]]:
         ids = self._index.fact_terms[index]
@@ -168,6 +199,9 @@ class Engine:
         overlap: dict[int, float] = {}
         for span in self._index.facts[index].spans:
             inside = [i for i, t in enumerate(terms) if span.start <= t.start < span.end]
+            if span.kind == "date":
+                # "May 26–27, 2024" answers "the dates of the 2024 summit": the year is not the news.
+                inside = [i for i in inside if not _YEAR_RE.fullmatch(terms[i].surface)]
             if inside:
                 overlap[span.start] = sum(1 for i in inside if i in hit_positions) / len(inside)
         return overlap
@@ -179,16 +213,11 @@ class Engine:
         if kind is None:
             return 0.0
         fact = self._index.facts[index]
-        if fact.answer:
-            return 1.0
-        preferred, accepted = ANSWER_KINDS[kind]
-        spans = [
-            s for s in fact.spans if (s.kind in preferred or s.kind in accepted) and within_bounds(s, bounds)
-        ]
+        spans = [s for s in fact.spans if span_fit(s, kind) and within_bounds(s, bounds)]
         if not spans:
             return 0.0
         overlap = self._span_overlap(index, self._hits(index, query))
-        return max((1.0 if s.kind in preferred else 0.6) * (1.0 - overlap.get(s.start, 0.0)) for s in spans)
+        return max(span_fit(s, kind) * (1.0 - overlap.get(s.start, 0.0)) for s in spans)
 
     def _decline(self, question: str, candidates: list[Candidate]) -> Answer:
         suggestions: list[str] = []
@@ -259,6 +288,14 @@ class Engine:
             if name not in picked:
                 picked.append(name)
         return tuple(picked[:limit])
+
+
+def _mostly_known(query: list[QueryTerm]) -> bool:
+    """False when too much of the question is words no article uses: it is about something else."""
+    total = sum(q.weight for q in query)
+    if not total:
+        return False
+    return sum(q.weight for q in query if not q.known) / total <= MAX_UNKNOWN_SHARE
 
 
 def _cache_path(facts_dir: Path, paths: list[Path]) -> Path | None:

@@ -10,6 +10,7 @@ how much of the question they cover.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 SYNONYM_WEIGHT = 0.8
 FUZZY_WEIGHT = 0.75
 PART_WEIGHT = 0.7
+# A name found in this few paragraphs is specific: a question naming it is about those paragraphs.
+RARE_PARAGRAPHS = 3
 K1 = 0.9
 B = 0.5
 PARAGRAPH_WEIGHT = 0.35
@@ -41,7 +44,7 @@ _TYPE_CUE_RE = re.compile(
     r"\b(?:how\s+(much|many|long|far|often|fast|big|large|old|soon)"
     r"|(kinds?|types?|sorts?|forms?)\s+of"
     r"|(?:what|which|the)\s+(dates?|years?|days?|months?|time|name|country|countries|city|cities"
-    r"|place|location|person))\b",
+    r"|place|location|person|percentage|percent|share|portion|proportion|fraction|amount))\b",
     re.IGNORECASE,
 )
 
@@ -148,6 +151,7 @@ class QueryTerm:
     is_number: bool
     is_name: bool
     light: bool
+    rare: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,8 @@ class Candidate:
     missing_names: tuple[str, ...]
     missing_numbers: tuple[str, ...]
     names_not_in_sentence: int
+    names_only_not_in_sentence: int = 0
+    proximity: float = 0.0
 
 
 def _bm25_weights(
@@ -236,6 +242,9 @@ class FactIndex:
         self.alias_parts = dict(self.alias_parts)
         self.sentence_postings, self.idf = _bm25_weights(self.fact_terms, len(self.term_ids))
         self.paragraph_postings, _ = _bm25_weights(paragraph_terms, len(self.term_ids))
+        self.paragraph_df = np.zeros(len(self.term_ids), dtype=np.int32)
+        for term, (docs, _) in self.paragraph_postings.items():
+            self.paragraph_df[term] = len(docs)
         self.question_postings, _ = _bm25_weights(question_terms, len(self.term_ids))
         n_docs = max(len(self.facts), 1)
         self.unknown_idf = float(math.log1p((n_docs - 1 + 0.5) / 1.5))
@@ -266,7 +275,7 @@ class FactIndex:
             m.start(g) for m in _TYPE_CUE_RE.finditer(fold(question)) for g in (1, 2, 3) if m.start(g) >= 0
         }
         for term in self.analyzer.terms(question):
-            lowered = term.surface.lower()
+            lowered = term.surface.lower().split("'")[0]
             if lowered in QUESTION_WORDS or term.key in seen or term.start in cue_positions:
                 continue
             seen.add(term.key)
@@ -278,8 +287,9 @@ class FactIndex:
                 sid = self.term_ids.get(synonym)
                 if sid is not None and sid not in variants:
                     variants[sid] = SYNONYM_WEIGHT
-            for part_of in self.alias_parts.get(term.key, ()):
-                variants.setdefault(part_of, PART_WEIGHT)
+            if term.capitalized or (own is not None and own in self.names):
+                for part_of in self.alias_parts.get(term.key, ()):
+                    variants.setdefault(part_of, PART_WEIGHT)
             has_synonyms = term.key in self.analyzer.synonyms
             if (
                 own is None
@@ -305,8 +315,10 @@ class FactIndex:
                 or (term.capitalized and term.start > 0)
                 or (own is not None and own in self.names)
             )
+            rare = known and min(int(self.paragraph_df[t]) for t, _ in variants.items()) <= RARE_PARAGRAPHS
             out.append(
                 QueryTerm(
+                    rare=rare,
                     surface=term.surface,
                     key=term.key,
                     variants=tuple(variants.items()),
@@ -389,6 +401,11 @@ class FactIndex:
 
     def _evidence(self, index: int, score: float, query: list[QueryTerm]) -> Candidate:
         own = self.fact_term_sets[index]
+        previous = (
+            self.fact_term_sets[index - 1]
+            if index > 0 and self.paragraph_of[index - 1] == self.paragraph_of[index]
+            else frozenset()
+        )
         context = self.paragraph_term_sets[int(self.paragraph_of[index])]
         total = sum(q.weight for q in query) or 1.0
         covered = 0.0
@@ -397,6 +414,7 @@ class FactIndex:
         missing_names: list[str] = []
         missing_numbers: list[str] = []
         names_not_in_sentence = 0
+        names_only_not_in_sentence = 0
         for qt in query:
             in_sentence = max((w for t, w in qt.variants if t in own), default=0.0)
             in_context = max((w for t, w in qt.variants if t in context), default=0.0)
@@ -406,11 +424,27 @@ class FactIndex:
             covered_context += qt.weight * max(in_sentence, 0.8 * in_context)
             if qt.is_number and not in_context:
                 missing_numbers.append(qt.surface)
-            elif qt.is_name and not in_context:
+            elif qt.is_name and qt.rare and not in_context:
                 missing_names.append(qt.surface)
-            if qt.is_name and not in_sentence:
+            # "The three countries" in a sentence often names what the sentence before it did.
+            if (
+                (qt.is_name or qt.is_number)
+                and not in_sentence
+                and not any(t in previous for t, _ in qt.variants)
+            ):
                 names_not_in_sentence += 1
+                names_only_not_in_sentence += qt.is_name
+        positions: dict[int, list[int]] = defaultdict(list)
+        for position, term_id in enumerate(self.fact_terms[index]):
+            positions[term_id].append(position)
+        together = 0.0
+        for first, second in itertools.pairwise(query):
+            first_at = [p for t, _ in first.variants for p in positions.get(t, ())]
+            second_at = [p for t, _ in second.variants for p in positions.get(t, ())]
+            if any(0 < b - a <= 2 for a in first_at for b in second_at):
+                together += first.weight + second.weight
         return Candidate(
+            proximity=together / total,
             index=index,
             score=score,
             coverage=covered / total,
@@ -419,6 +453,7 @@ class FactIndex:
             missing_names=tuple(missing_names),
             missing_numbers=tuple(missing_numbers),
             names_not_in_sentence=names_not_in_sentence,
+            names_only_not_in_sentence=names_only_not_in_sentence,
         )
 
 
