@@ -126,9 +126,10 @@ def question_type(text: str) -> str:
     if not found:
         return "other"
     m = found[0]
-    # "When X happens, ... what?" is a what-question: a clause-opening "when" gives way to a later wh-word.
-    if len(found) > 1 and m.group(1).lower() == "when" and "," in text[m.end() : found[1].start()]:
-        m = found[1]
+    # "When X happens, ... what?" is a what-question: a clause-opening "when" gives way to a wh-word
+    # after the clause's comma.
+    if m.group(1).lower() == "when" and "," in text:
+        m = QTYPE.search(text, text.index(",")) or m
     word = m.group(1).lower()
     if word.startswith("how ") and word != "how":
         return "how many/much"
