@@ -197,9 +197,14 @@ def render(results: dict[str, dict[str, Any] | None], status: dict[str, str]) ->
             ]
         )
     out.append(md_table(["bench", "figure", "value", "target", ""], rows))
-    stale = [f"`{k}`: {v}" for k, v in status.items() if v != "ran"]
+    stale = []
+    for name, state in status.items():
+        if state != "ran":
+            r = results.get(name)
+            when = f"figures of {r['machine']['date']}, revision `{r['revision']}`" if r else "no figures"
+            stale.append(f"`{name}` {state} ({when})")
     if stale:
-        out += ["", "Not re-run this time (figures from the previous run, if any): " + "; ".join(stale) + "."]
+        out += ["", "Not re-run this time: " + "; ".join(stale) + "."]
 
     if sq:
         out += ["", "## SQuAD 2.0 dev, 8 articles: FactBot vs peers on the same sentences", ""]
