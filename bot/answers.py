@@ -44,7 +44,10 @@ _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("day", r"\b(?:what|which|on what) (?:date|dates|day|days)\b|\bthe dates? of\b"),
         (
             "date",
-            r"\bwhen\b|\b(?:what|which|in what) (?:month|time|century|decade|period|era)\b"
+            # "when" asks for a date at the start or before a verb; elsewhere it is a conjunction.
+            r"^\W*(?:and |so |but |then )?when\b"
+            r"|\bwhen (?:did|was|were|is|are|does|do|will|would|can|could|has|have|had|should|might)\b"
+            r"|\b(?:what|which|in what) (?:month|time|century|decade|period|era)\b"
             r"|\bsince when\b|\bhow long ago\b",
         ),
         ("person", r"\bwho(?:m|se)?\b|\b(?:what|which) (?:person|man|woman|leader|president|official)\b"),
@@ -52,6 +55,11 @@ _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "place",
             r"\bwhere\b|\b(?:what|which|in what) (?:country|countries|city|cities|place|region|sea|"
             r"island|islands|state|province|location|continent|town|capital)\b",
+        ),
+        (
+            "money",
+            r"^\W*(?:what|which)\b(?!.*\b(?:why|how)\b).*\b(?:budget|spending|expenditure|cost|costs|price|"
+            r"revenue|salary|gdp)\b",
         ),
         (
             "name",
@@ -79,7 +87,7 @@ MAX_ANSWER_WORDS = 28
 
 
 _HEAD_RE = re.compile(
-    r"^\W*(?:what|which)\s+(?:(?:kinds?|types?|sorts?|forms?)\s+of\s+)?(?!(?:is|are|was|were|did|does|do|can|could|"
+    r"^\W*(?:what|which)\s+(?:(?:is|was|are|were)\s+(?:the|a|an)\s+)?(?:(?:kinds?|types?|sorts?|forms?)\s+of\s+)?(?!(?:is|are|was|were|did|does|do|can|could|"
     r"would|should|will|has|have|had|might|may|must|kind|kinds|type|types|of|the|a|an)\b)([A-Za-z][\w-]*)",
     re.IGNORECASE,
 )

@@ -262,8 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     parser = build_parser(settings)
     args = parser.parse_args(argv)
+    level = settings.log_level if args.command in ("serve", "run") else "WARNING"
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose else level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

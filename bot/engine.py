@@ -35,6 +35,14 @@ FULL_CONFIDENCE_COVERAGE = 0.6
 # A question whose words are mostly unknown to every article is about something else.
 MAX_UNKNOWN_SHARE = 0.3
 NAME_MISSING_PENALTY = 0.5
+# The question asks for a date, an amount, a count... and the fact has none.
+STRICT_TYPE_PENALTY = 0.5
+# Amounts are written with digits, $ and %: a fact without one surely does not hold the answer.
+AMOUNT_TYPES = frozenset({"money", "percent"})
+AMOUNT_TYPE_PENALTY = 0.3
+VALUE_TYPES = frozenset({"money", "percent", "count", "date", "year", "day"})
+# The fact shares only names with the question, none of what it asks about ("When was NATO founded?").
+ONLY_NAMES_PENALTY = 1.0
 RERANK_DEPTH = 12
 TYPE_BONUS = 0.25
 NAME_MISSING_FACTOR = 0.9
@@ -148,7 +156,9 @@ class Engine:
         wants_list = bool(_LIST_QUESTION_RE.search(question))
         best: tuple[float, Candidate, float] | None = None
         for candidate in candidates[:RERANK_DEPTH]:
-            typed = self._answer_span_quality(candidate.index, query, kind, bounds)
+            typed = self._answer_span_quality(
+                candidate.index, query, kind, bounds, candidate.names_only_not_in_sentence > 0
+            )
             confidence = self._confidence(candidate, kind, typed > 0)
             rank = candidate.score * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * candidate.coverage)
             rank *= (
@@ -171,7 +181,15 @@ class Engine:
         if candidate.missing_names:
             coverage *= NAME_MISSING_PENALTY
         if kind is not None and not typed:
-            coverage *= 0.5 if kind in STRICT_TYPES else 0.8
+            coverage *= (
+                AMOUNT_TYPE_PENALTY
+                if kind in AMOUNT_TYPES
+                else STRICT_TYPE_PENALTY
+                if kind in STRICT_TYPES
+                else 0.8
+            )
+        if candidate.only_names:
+            coverage *= ONLY_NAMES_PENALTY
         return max(0.0, min(1.0, coverage / FULL_CONFIDENCE_COVERAGE))
 
     @staticmethod
@@ -207,7 +225,12 @@ class Engine:
         return overlap
 
     def _answer_span_quality(
-        self, index: int, query: list[QueryTerm], kind: str | None, bounds: tuple[int | None, int | None]
+        self,
+        index: int,
+        query: list[QueryTerm],
+        kind: str | None,
+        bounds: tuple[int | None, int | None],
+        subject_missing: bool = False,
     ) -> float:
         """0 when the fact holds no span of the wanted kind; up to 1 for a new span of the best kind."""
         if kind is None:
@@ -217,7 +240,10 @@ class Engine:
         if not spans:
             return 0.0
         overlap = self._span_overlap(index, self._hits(index, query))
-        return max(span_fit(s, kind) * (1.0 - overlap.get(s.start, 0.0)) for s in spans)
+        quality = max(span_fit(s, kind) * (1.0 - overlap.get(s.start, 0.0)) for s in spans)
+        if kind in VALUE_TYPES and subject_missing:
+            quality *= 0.5  # an amount or a date, but of something the question does not name
+        return quality
 
     def _decline(self, question: str, candidates: list[Candidate]) -> Answer:
         suggestions: list[str] = []

@@ -67,6 +67,7 @@ class Analyzer:
     """Turns text into index terms; the same for articles and questions."""
 
     def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
         self._phrases: dict[tuple[str, ...], str] = {}
         self._case_sensitive: set[tuple[str, ...]] = set()
         for group in vocabulary.aliases:
@@ -168,6 +169,7 @@ class Candidate:
     names_not_in_sentence: int
     names_only_not_in_sentence: int = 0
     proximity: float = 0.0
+    only_names: bool = False
 
 
 def _bm25_weights(
@@ -257,6 +259,13 @@ class FactIndex:
         for surface in surfaces:
             if surface.isalpha():
                 self._surfaces_by_length[len(surface)].append(surface)
+        for group in (*analyzer.vocabulary.aliases, *analyzer.vocabulary.synonyms):
+            for member in group:
+                if member.isalpha() and member.lower() not in surfaces:
+                    key = normalize_word(member)
+                    if any(key == k for k in analyzer.synonyms) or key in self.term_ids:
+                        surfaces[member.lower()] = key
+                        self._surfaces_by_length[len(member)].append(member.lower())
         self._corrections: dict[str, str | None] = {}
 
     def _term_id(self, key: str) -> int:
@@ -300,8 +309,8 @@ class FactIndex:
             ):
                 corrected = self._correct(lowered)
                 if corrected is not None:
-                    cid = self.term_ids[corrected]
-                    variants.setdefault(cid, FUZZY_WEIGHT)
+                    if corrected in self.term_ids:
+                        variants.setdefault(self.term_ids[corrected], FUZZY_WEIGHT)
                     for synonym in self.analyzer.synonyms.get(corrected, ()):
                         sid = self.term_ids.get(synonym)
                         if sid is not None:
@@ -443,7 +452,10 @@ class FactIndex:
             second_at = [p for t, _ in second.variants for p in positions.get(t, ())]
             if any(0 < b - a <= 2 for a in first_at for b in second_at):
                 together += first.weight + second.weight
+        words = [q for q in query if q.known and not q.is_name and not q.is_number and not q.light]
+        only_names = bool(words) and not any(q.key in matched for q in words)
         return Candidate(
+            only_names=only_names,
             proximity=together / total,
             index=index,
             score=score,

@@ -31,6 +31,16 @@ def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1)
     return value
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper() or "INFO"
+    if level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL={raw!r} is not one of {', '.join(_LOG_LEVELS)}; fix it in .env")
+    return level
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything FactBot reads from its environment. See ``.env.example`` for each variable."""
@@ -69,7 +79,7 @@ class Settings:
             digest_channels=_split_csv(values.get("FACTBOT_DIGEST_CHANNELS", "")),
             digest_time=values.get("FACTBOT_DIGEST_TIME", "").strip() or "09:00",
             digest_size=_int_setting(values, "FACTBOT_DIGEST_SIZE", 3),
-            log_level=(values.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+            log_level=_log_level(values.get("LOG_LEVEL", "")),
         )
 
     @property

@@ -32,6 +32,48 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # 2: daily digest subscriptions, posts (one scheduled post per channel and local date) and the
+    # facts each post carried. Timestamps are UTC ISO 8601 strings.
+    """
+    CREATE TABLE digest_subscription (
+        channel_id TEXT PRIMARY KEY,
+        active INTEGER NOT NULL DEFAULT 1,
+        post_time TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('command', 'env')),
+        updated_by TEXT,
+        active_since TEXT NOT NULL,
+        paused_reason TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE digest_post (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel_id TEXT NOT NULL,
+        digest_date TEXT,
+        kind TEXT NOT NULL CHECK (kind IN ('scheduled', 'manual')),
+        status TEXT NOT NULL CHECK (status IN ('claimed', 'retry', 'sent', 'failed')),
+        claim_token TEXT,
+        lease_until TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error TEXT,
+        message_ts TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (channel_id, digest_date)
+    );
+    CREATE INDEX digest_post_by_channel ON digest_post (channel_id, status);
+    CREATE TABLE digest_post_fact (
+        post_id INTEGER NOT NULL REFERENCES digest_post (id),
+        position INTEGER NOT NULL,
+        fact_id TEXT NOT NULL,
+        cycle INTEGER NOT NULL,
+        PRIMARY KEY (post_id, position)
+    );
+    """,
 )
 
 

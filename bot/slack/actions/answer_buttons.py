@@ -1,0 +1,96 @@
+""" "Share in channel", 👍 and 👎 under an answer.
+
+Share: Slack cannot turn an ephemeral message public, so FactBot posts the answer with
+chat.postMessage and then deletes the ephemeral one through its response_url
+(``delete_original``, which Slack supports for ephemeral messages). Where the bot is not a member
+(``not_in_channel`` / ``channel_not_found``, e.g. a private channel or someone else's DM) it posts
+through the response_url instead (``response_type: in_channel``), which needs no membership.
+
+Votes are stored with the question, fact id, user and click time; an ephemeral answer is updated
+in place to say so, a public one gets a note only the voter sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+
+from bot.slack.blocks import VOTE_EMOJI, VOTES, answer_reply, notice_reply
+from bot.slack.delivery import MEMBERSHIP_ERRORS, post_reply, send_to_response_url
+from bot.slack.deps import SlackDeps
+from bot.slack.payloads import ButtonClick
+
+logger = logging.getLogger(__name__)
+
+
+def acknowledge(ack: Ack) -> None:
+    """Ack a click at once; the work follows in a lazy listener."""
+    ack()
+
+
+def share_answer(body: dict[str, Any], client: WebClient, *, deps: SlackDeps) -> None:
+    """Post the clicked ephemeral answer publicly, then remove the ephemeral copy."""
+    click = ButtonClick.parse(body)
+    if click is None:
+        return
+    answer = deps.engine.ask(click.ref.question)
+    if not answer.answered:
+        _tell_clicker(click, "That answer is no longer available, so I can't share it.")
+        return
+    public = answer_reply(answer, shared_by=click.user_id)
+    shared = False
+    if click.channel_id:
+        posted = post_reply(client, click.channel_id, public)
+        shared = posted.ok
+        if not shared and posted.error in MEMBERSHIP_ERRORS:
+            shared = send_to_response_url(
+                click.response_url,
+                {"response_type": "in_channel", "replace_original": False, **public.message()},
+            )
+    if shared:
+        send_to_response_url(click.response_url, {"delete_original": True})
+    else:
+        _tell_clicker(
+            click, "I couldn't share that here. Invite me to the channel with `/invite` and try again."
+        )
+
+
+def record_vote(body: dict[str, Any], *, deps: SlackDeps) -> None:
+    """Store a 👍 / 👎 and tell the voter it counted."""
+    click = ButtonClick.parse(body)
+    if click is None or click.action_id not in VOTES:
+        return
+    vote = VOTES[click.action_id]
+    try:
+        deps.database.record_feedback(
+            question=click.ref.question,
+            fact_id=click.ref.fact_id,
+            user_id=click.user_id,
+            vote=vote,
+            channel_id=click.channel_id,
+            at=click.clicked_at,
+        )
+    except sqlite3.Error as error:
+        logger.error("could not record a %s vote in %s: %s", vote, deps.database.path, error)
+        _tell_clicker(click, "Sorry, I couldn't record your feedback just now.")
+        return
+    logger.info("recorded a %s vote on fact %s", vote, click.ref.fact_id)
+    if click.is_ephemeral:
+        answer = deps.engine.ask(click.ref.question)
+        if answer.answered:
+            updated = answer_reply(answer, repeat_question=True, shareable=True, voted=vote)
+            send_to_response_url(click.response_url, {"replace_original": True, **updated.message()})
+            return
+    _tell_clicker(click, f"{VOTE_EMOJI[vote]} Thanks, your feedback is recorded.")
+
+
+def _tell_clicker(click: ButtonClick, text: str) -> None:
+    """A note only the person who clicked sees, leaving the original message alone."""
+    note = notice_reply(text)
+    send_to_response_url(
+        click.response_url, {"response_type": "ephemeral", "replace_original": False, **note.message()}
+    )

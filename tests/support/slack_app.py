@@ -1,0 +1,92 @@
+"""The real FactBot Bolt app served over HTTP on 127.0.0.1, talking to a FakeSlack.
+
+``running_app(engine, fake, db_path)`` yields a :class:`RunningApp`: send it signed requests with
+``app.sender`` and inspect what it sent Slack through ``fake``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from slack_bolt import App
+
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.slack.deps import AnswerEngine, SlackDeps
+from bot.slack.http_server import BoltHttpServer
+from bot.storage import Database
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_requests import SIGNING_SECRET, SlackSender
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def settings_for(fake: FakeSlack, db_path: Path, **overrides: object) -> Settings:
+    """Settings for an HTTP-mode app whose Web API calls go to ``fake``."""
+    values: dict[str, object] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake.api_url,
+        "db_path": db_path,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    app: App
+    server: BoltHttpServer
+    sender: SlackSender
+    deps: SlackDeps
+    database: Database
+
+
+@contextmanager
+def running_app(
+    engine: AnswerEngine,
+    fake: FakeSlack,
+    db_path: Path,
+    on_timing: Callable[[float], None] | None = None,
+) -> Iterator[RunningApp]:
+    """Build the app with ``engine`` and a real SQLite file, serve it on a free port, stop it after.
+
+    Lazy listeners (the work after each ack) run one at a time, in arrival order, so a test can
+    send a marker request after others and know those were handled once the marker's reply is in.
+    """
+    settings = settings_for(fake, db_path)
+    database = Database(db_path)
+    deps = SlackDeps(engine=engine, database=database)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lazy-listener")
+    app = build_app(settings, deps, listener_executor=executor)
+    server = BoltHttpServer(app, host="127.0.0.1", port=0, on_timing=on_timing)
+    thread = server.start_in_thread()
+    try:
+        yield RunningApp(app, server, SlackSender(server.port), deps, database)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        executor.shutdown(wait=True, cancel_futures=True)
+        database.close()
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 5.0, interval: float = 0.005) -> T:
+    """Poll ``condition`` until it returns something truthy (returned) or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
