@@ -5,6 +5,8 @@
     .venv/bin/python -m bench.run_all --only squad,latency
 
 A benchmark left out (``--only``) or failing keeps its last figures from ``bench/results/<name>.json``.
+Other modules in ``bench/`` (e.g. ``slack_http``) are run with no arguments too; the Markdown table they
+print (lines starting with ``|``) goes into the README as is.
 """
 
 from __future__ import annotations
@@ -14,12 +16,41 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from bench.common import REPO, RESULTS_DIR, git_revision, machine, pct
+from bench.common import REPO, RESULTS_DIR, git_revision, machine, pct, write_result
 
 BENCHES = ("latency", "squad", "scale")
+HELPERS = ("__init__", "common", "run_all")
 README = REPO / "bench" / "README.md"
+
+
+def other_benches() -> list[str]:
+    """Benchmark modules in bench/ that are not this harness's own (they print a Markdown table)."""
+    here = REPO / "bench"
+    return sorted(p.stem for p in here.glob("*.py") if p.stem not in BENCHES + HELPERS)
+
+
+def run_other(name: str) -> tuple[bool, float]:
+    """Run ``python -m bench.<name>``, echo its output and keep its Markdown table in bench/results/."""
+    print(f"\n===== bench.{name} =====", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    print(proc.stdout, end="", flush=True)
+    lines = proc.stdout.splitlines()
+    write_result(
+        name,
+        {
+            "exit": proc.returncode,
+            "table": [line for line in lines if line.startswith("|")],
+            "tail": lines[-15:],
+        },
+    )
+    # A non-zero exit with a table is a missed target (the table says so), not a broken benchmark.
+    return proc.returncode == 0 or any(line.startswith("|") for line in lines), time.perf_counter() - t0
 
 
 def run(name: str, extra: list[str]) -> tuple[bool, float]:
@@ -46,7 +77,9 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def render(results: dict[str, dict[str, Any] | None], status: dict[str, str]) -> str:
+def render(
+    results: dict[str, dict[str, Any] | None], status: dict[str, str], others: Sequence[str] = ()
+) -> str:
     """The README text: a headline table, then one section per benchmark."""
     m = machine()
     out = [
@@ -290,6 +323,14 @@ def render(results: dict[str, dict[str, Any] | None], status: dict[str, str]) ->
         out.append(
             md_table(["system", "index s", "load s cold / warm", "peak MB", "p50 ms", "p99 ms", "hit"], rows)
         )
+    for name in others:
+        r = results.get(name)
+        out += ["", f"## {name}", ""]
+        if r is None:
+            out.append("No figures yet.")
+            continue
+        out.append(f"From `python -m bench.{name}` ({r['machine']['date']}, exit {r['exit']}):")
+        out += [""] + (r["table"] or ["(it printed no table)"])
     out += [
         "",
         "## Commands",
@@ -302,6 +343,8 @@ def render(results: dict[str, dict[str, Any] | None], status: dict[str, str]) ->
         "- `.venv/bin/python -m bench.scale [--facts 10000]` — synthetic corpus: build, load, memory, latency"
         " vs bm25s.",
         "",
+        "- `.venv/bin/python -m bench.<other>` — the other modules in `bench/`, each printing its own table.",
+        "",
         "Each writes its figures as JSON to `bench/results/<name>.json` (not committed).",
         "",
     ]
@@ -310,25 +353,29 @@ def render(results: dict[str, dict[str, Any] | None], status: dict[str, str]) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", help="comma-separated subset of " + ", ".join(BENCHES))
+    others = other_benches()
+    parser.add_argument("--only", help="comma-separated subset of " + ", ".join(BENCHES + tuple(others)))
     parser.add_argument("--quick", action="store_true", help="scale at 10,000 facts, fewer process runs")
     args = parser.parse_args(argv)
-    chosen = [b.strip() for b in args.only.split(",")] if args.only else list(BENCHES)
+    chosen = [b.strip() for b in args.only.split(",")] if args.only else [*BENCHES, *others]
     extra = {
         "latency": ["--runs", "5"] if args.quick else [],
         "squad": [],
         "scale": ["--facts", "10000"] if args.quick else [],
     }
-    status = {b: "not selected" for b in BENCHES}
+    status = {b: "not selected" for b in (*BENCHES, *others)}
     failed = []
     for name in chosen:
-        good, secs = run(name, extra.get(name, []))
+        if name in others:
+            good, secs = run_other(name)
+        else:
+            good, secs = run(name, extra.get(name, []))
         status[name] = "ran" if good else "FAILED"
         print(f"----- bench.{name}: {'ok' if good else 'FAILED'} in {secs:.1f} s", flush=True)
         if not good:
             failed.append(name)
-    results = {b: load(b) for b in BENCHES}
-    README.write_text(render(results, status), encoding="utf-8")
+    results = {b: load(b) for b in (*BENCHES, *others)}
+    README.write_text(render(results, status, others), encoding="utf-8")
     print(f"\nwrote {README.relative_to(REPO)}" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
