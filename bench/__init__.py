@@ -1,0 +1,1 @@
+"""FactBot benchmarks: run each with ``python -m bench.<name>``, all with ``make bench``."""
