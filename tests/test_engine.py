@@ -257,11 +257,6 @@ def test_a_curated_answer_is_used_when_present(tmp_path: Path) -> None:
     assert after.quote == fact["quote"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: curated `questions:` hardly count (BM25 length norm averaged over facts without "
-    "questions) and do not raise confidence, so asking one word for word declines",
-)
 def test_a_curated_question_asked_word_for_word_is_answered_from_its_fact(tmp_path: Path) -> None:
     seeds, facts = copy_index(tmp_path)
     [path] = [p for p in facts.glob("*.yaml") if "Article 9" in p.read_text()]
