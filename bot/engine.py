@@ -37,8 +37,9 @@ FULL_CONFIDENCE_COVERAGE = 0.55
 MAX_UNKNOWN_SHARE = 0.3
 NAME_MISSING_PENALTY = 0.5
 # The question asks for a date, an amount, a count... and the fact has none.
-STRICT_TYPE_PENALTY = 0.35
-# Amounts are written with digits, $ and %: a fact without one surely does not hold the answer.
+STRICT_TYPE_PENALTY = 0.5
+# Amounts and counts are written with digits, $ and % (or number words): a fact without one surely
+# does not hold the answer. Dates are written in more ways than the spans know ("in the reign of").
 AMOUNT_TYPES = frozenset({"money", "percent"})
 AMOUNT_TYPE_PENALTY = 0.3
 VALUE_TYPES = frozenset({"money", "percent", "count", "date", "year", "day"})
@@ -191,7 +192,7 @@ class Engine:
         if kind is not None:
             # No span of the wanted kind costs the most; a poor one (a count of something else,
             # a year for "what dates") costs less.
-            if kind in AMOUNT_TYPES:
+            if kind in AMOUNT_TYPES or kind == "count":
                 floor = AMOUNT_TYPE_PENALTY
             elif kind in STRICT_TYPES:
                 floor = STRICT_TYPE_PENALTY
