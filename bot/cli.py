@@ -262,7 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     parser = build_parser(settings)
     args = parser.parse_args(argv)
-    level = settings.log_level if args.command in ("serve", "run") else "WARNING"
+    serving = args.command == "serve" or (args.command == "run" and settings.has_slack_tokens)
+    level = settings.log_level if serving else "WARNING"
     logging.basicConfig(
         level=logging.INFO if args.verbose else level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
