@@ -280,7 +280,7 @@ def _best_span(
             score += 0.5 * sum(names_in_chunk) / name_total
             if index in foreign_name_chunks:
                 score -= 0.3
-            if kind == "count" and _followed_by_hit(span, terms, hits):
+            if kind == "count" and counts_a_question_word(span, [t.start for t in terms], hits):
                 score += 0.5
         rank = (score, -span.start, span)
         if best is None or rank[:2] > best[:2]:
@@ -336,13 +336,6 @@ def counts_a_question_word(span: Span, starts: list[int], hits: list[tuple[int, 
     """True when a count is of something the question names: "25 joint exercises" for exercises."""
     positions = {p for p, _, _ in hits}
     after = [i for i, start in enumerate(starts) if start >= span.end][:3]
-    return any(i in positions for i in after)
-
-
-def _followed_by_hit(span: Span, terms: tuple[Term, ...], hits: list[tuple[int, float, bool]]) -> bool:
-    """True when one of the next three words after the span is a question word ("25 joint exercises")."""
-    positions = {p for p, _, _ in hits}
-    after = [i for i, t in enumerate(terms) if t.start >= span.end][:3]
     return any(i in positions for i in after)
 
 

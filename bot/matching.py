@@ -591,8 +591,3 @@ class FactIndex:
             names_not_in_sentence=names_not_in_sentence,
             names_only_not_in_sentence=names_only_not_in_sentence,
         )
-
-
-def words_of(text: str) -> list[str]:
-    """Lower-case words, for the rare place that needs raw words rather than terms."""
-    return re.findall(r"[a-z0-9]+", text.lower())
