@@ -25,7 +25,7 @@ from bot.answers import (
 from bot.errors import IndexMissingError
 from bot.facts import ALIASES_FILE, facts_paths, load_facts_files, load_vocabulary
 from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm
-from bot.model import Answer, ArticleInfo, Fact, Source
+from bot.model import Answer, ArticleInfo, Fact, Source, Span
 
 logger = logging.getLogger(__name__)
 
@@ -251,18 +251,15 @@ class Engine:
         spans = [s for s in fact.spans if span_fit(s, kind) and within_bounds(s, bounds)]
         if not spans:
             return 0.0
-        overlap = self._span_overlap(index, self._hits(index, query))
         hits = self._hits(index, query)
-        quality = max(
-            span_fit(s, kind)
-            * (1.0 - overlap.get(s.start, 0.0))
-            * (
-                1.0
-                if kind != "count" or counts_a_question_word(s, self._index.starts_of(index), hits)
-                else 0.4
-            )
-            for s in spans
-        )
+        overlap = self._span_overlap(index, hits)
+        starts = self._index.starts_of(index)
+
+        def fit(span: Span) -> float:
+            counted = kind != "count" or counts_a_question_word(span, starts, hits)
+            return span_fit(span, kind) * (1.0 - overlap.get(span.start, 0.0)) * (1.0 if counted else 0.4)
+
+        quality = max(fit(s) for s in spans)
         if kind in VALUE_TYPES and subject_missing:
             quality *= 0.5  # an amount or a date, but of something the question does not name
         return quality
