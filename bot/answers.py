@@ -21,23 +21,33 @@ ANSWER_KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "year": (frozenset({"year"}), frozenset({"date"})),
     "day": (frozenset({"date"}), frozenset({"year"})),
     "money": (frozenset({"money"}), frozenset({"percent"})),
+    "amount": (frozenset({"count", "percent", "money"}), frozenset()),
+    # "By how much did it grow?": a rate first, else an amount.
+    "change": (frozenset({"percent"}), frozenset({"money", "count"})),
     "count": (frozenset({"count"}), frozenset()),
     "percent": (frozenset({"percent"}), frozenset()),
     "person": (frozenset({"person", "org"}), frozenset({"name", "place"})),
     "place": (frozenset({"place"}), frozenset({"name", "org"})),
     "name": (frozenset({"name", "org", "person", "place"}), frozenset()),
 }
+# Types whose other acceptable kinds count only when the sentence has none of the preferred kind.
+FALLBACK_ONLY_TYPES = frozenset({"change"})
 # Types whose answer must be a span of that kind: no span, no answer from that fact.
-STRICT_TYPES = frozenset({"date", "year", "day", "money", "count", "percent"})
+STRICT_TYPES = frozenset({"date", "year", "day", "money", "amount", "change", "count", "percent"})
+# "How much" before a noun asks for a quantity of it ("how much coal"), not for money.
+_MONEY_NOUNS = r"money|funding|funds|cash|revenue|income|profit|debt|aid|capital|tax|taxes"
+_VERBS = r"is|was|are|were|did|does|do|has|have|had|will|would|can|could|should|might|must"
 
 _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
+        ("change", r"\bby how much\b"),
         (
             "percent",
             r"\b(?:what|which)\s+(?:percentage|percent|share|portion|proportion|fraction)\b"
-            r"|\bhow fast\b|\bby how much\b|\bwhat rate\b|\bpercent(?:age)?\b",
+            r"|\bhow fast\b|\bwhat rate\b|\bpercent(?:age)?\b",
         ),
+        ("amount", rf"\bhow much (?!(?:{_MONEY_NOUNS}|{_VERBS})\b)[a-z]+"),
         ("count", r"\bhow many\b|\b(?:what|which) (?:is |was )?the number of\b"),
         ("money", r"\bhow much\b|\b(?:what|which) (?:amount|sum|price|cost)\b|\bhow expensive\b"),
         ("year", r"\b(?:what|which|in what) year\b"),
@@ -58,8 +68,10 @@ _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "money",
-            r"^\W*(?:what|which)\b(?!.*\b(?:why|how)\b).*\b(?:budget|spending|expenditure|cost|costs|price|"
-            r"revenue|salary|gdp)\b",
+            # The money word must be what is asked about, near the question word, not a detail
+            # further on ("which importers ... under wholesale price").
+            r"^\W*(?:what|which)\b(?!.*\b(?:why|how)\b)(?:\W+[\w'’-]+){0,5}?\W+(?:budget|spending|"
+            r"expenditure|cost|costs|price|revenue|salary|gdp)\b",
         ),
         (
             "name",
@@ -258,9 +270,11 @@ def _best_span(
     word_total = sum(w for _, w in word_hits) or 1.0
     name_total = sum(w for _, w in name_hits) or 1.0
     best: tuple[float, int, Span] | None = None
+    preferred = ANSWER_KINDS[kind][0]
+    only_preferred = kind in FALLBACK_ONLY_TYPES and any(s.kind in preferred for s in fact.spans)
     for span in fact.spans:
         score = span_fit(span, kind)
-        if not score:
+        if not score or (only_preferred and span.kind not in preferred):
             continue
         overlap = span_overlap.get(span.start, 0.0)
         if overlap >= 0.99 or not within_bounds(span, bounds):

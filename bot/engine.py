@@ -40,9 +40,9 @@ NAME_MISSING_PENALTY = 0.5
 STRICT_TYPE_PENALTY = 0.5
 # Amounts and counts are written with digits, $ and % (or number words): a fact without one surely
 # does not hold the answer. Dates are written in more ways than the spans know ("in the reign of").
-AMOUNT_TYPES = frozenset({"money", "percent"})
+AMOUNT_TYPES = frozenset({"money", "percent", "amount", "change"})
 AMOUNT_TYPE_PENALTY = 0.3
-VALUE_TYPES = frozenset({"money", "percent", "count", "date", "year", "day"})
+VALUE_TYPES = frozenset({"money", "percent", "amount", "change", "count", "date", "year", "day"})
 # An amount or date from a sentence that does not name the question's subject is likely someone else's.
 SUBJECT_MISSING_PENALTY = 0.7
 TYPE_BONUS = 0.25

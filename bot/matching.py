@@ -37,6 +37,11 @@ K1 = 0.9
 B = 0.5
 PARAGRAPH_WEIGHT = 0.35
 QUESTIONS_WEIGHT = 1.0
+# A sentence that opens with a pronoun ("It was commissioned by Odo") is about what the sentence
+# before it names: it inherits that sentence's words, at a discount, for ranking and coverage.
+INHERITED_WEIGHT = 0.3
+INHERITED_COVERAGE = 0.6
+_ANAPHORS = frozenset("it its this these that those they their them he his she her such there both".split())
 # Kinds of answer that are one family: "what year", "what dates" and "when" all want a date.
 _KIND_FAMILY = {"year": "date", "day": "date"}
 # How many of the best BM25 facts are re-ranked on coverage, answer type and proximity.
@@ -50,6 +55,16 @@ _TYPE_CUE_RE = re.compile(
     r"|place|location|person|percentage|percent|share|portion|proportion|fraction|amount))\b",
     re.IGNORECASE,
 )
+
+# "3" and "three" are one number: a question may write it either way.
+_NUMBER_NAMES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty"
+).split()
+_NUMBER_FORMS: dict[str, str] = {}
+for _value, _name in enumerate(_NUMBER_NAMES):
+    _NUMBER_FORMS[str(_value)] = normalize_word(_name)
+    _NUMBER_FORMS[normalize_word(_name)] = str(_value)
 
 # "us" is a pronoun unless written "US" or used as a name in an all-lower-case question.
 _PRONOUN_CONTEXT = frozenset("tell give show let help for to with about among of teach send".split())
@@ -270,6 +285,20 @@ class FactIndex:
         if len(facts):
             np.maximum.at(self.paragraph_offsets, self.paragraph_of + 1, self.term_offsets[1:])
             self.paragraph_offsets = np.maximum.accumulate(self.paragraph_offsets)
+        # Sentence i inherits the terms of sentence i - 1 when it opens with a pronoun.
+        self.inherits = np.array(
+            [
+                i > 0
+                and facts[i - 1].article == fact.article
+                and facts[i - 1].paragraph == fact.paragraph
+                and fact.quote.split(maxsplit=1)[0].lower().strip(",") in _ANAPHORS
+                for i, fact in enumerate(facts)
+            ],
+            dtype=bool,
+        )
+        heirs = np.flatnonzero(self.inherits)
+        inherited_lengths = self.term_offsets[heirs] - self.term_offsets[heirs - 1]
+        inherited_flat = np.concatenate([np.zeros(0, np.int32), *(self.terms_of(int(i) - 1) for i in heirs)])
         question_flat: list[int] = []
         question_doc: list[int] = []
         for i, fact in enumerate(facts):
@@ -291,6 +320,9 @@ class FactIndex:
         self.idf = self.sentence_postings.idf
         self.paragraph_postings = _bm25(
             self.terms, self.paragraph_of[sentence_of_token].astype(np.int64), len(paragraph_ids), n_terms
+        )
+        self.inherited_postings = _bm25(
+            inherited_flat, np.repeat(heirs.astype(np.int64), inherited_lengths), len(lengths), n_terms
         )
         self.question_postings = _bm25(
             np.array(question_flat, dtype=np.int32),
@@ -405,6 +437,9 @@ class FactIndex:
                 sid = self.term_ids.get(synonym)
                 if sid is not None and sid not in variants:
                     variants[sid] = SYNONYM_WEIGHT
+            other_form = self.term_ids.get(_NUMBER_FORMS.get(term.key, ""))
+            if other_form is not None:
+                variants.setdefault(other_form, 1.0)
             if term.capitalized or (own is not None and own in self.names):
                 for part_of in self.alias_parts.get(term.key, ()):
                     variants.setdefault(part_of, PART_WEIGHT)
@@ -519,6 +554,7 @@ class FactIndex:
         sentence = self._accumulate(query, self.sentence_postings, size)
         paragraph = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
         combined = sentence + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of]
+        combined += INHERITED_WEIGHT * self._accumulate(query, self.inherited_postings, size)
         if self.has_questions:
             from_questions = self._accumulate(query, self.question_postings, size)
             for index in np.flatnonzero(from_questions):
@@ -542,6 +578,7 @@ class FactIndex:
             if index > 0 and self.paragraph_of[index - 1] == self.paragraph_of[index]
             else frozenset()
         )
+        inherited = previous if self.inherits[index] else frozenset()
         context = self.paragraph_terms(int(self.paragraph_of[index]))
         total = sum(q.weight for q in query) or 1.0
         covered = 0.0
@@ -552,7 +589,14 @@ class FactIndex:
         names_not_in_sentence = 0
         names_only_not_in_sentence = 0
         for qt in query:
-            in_sentence = max((w for t, w in qt.variants if t in own), default=0.0)
+            in_sentence = max(
+                (
+                    w if t in own else INHERITED_COVERAGE * w
+                    for t, w in qt.variants
+                    if t in own or t in inherited
+                ),
+                default=0.0,
+            )
             in_context = max((w for t, w in qt.variants if t in context), default=0.0)
             if in_sentence:
                 matched.add(qt.key)

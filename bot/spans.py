@@ -24,6 +24,13 @@ _NUMBER_WORDS = (
     " hundred thousand million billion dozen dozens hundreds thousands millions billions"
 ).split()
 _NUMBER_WORD = r"(?:" + "|".join(_NUMBER_WORDS) + r")(?:[- ](?:" + "|".join(_NUMBER_WORDS) + r"))*"
+# How many times, or how much of something: "won the cup twice", "half as much coal".
+_MULTIPLIERS = r"twice|thrice|half"
+# A four-digit number before a unit or a counted noun is a quantity, not a year ("2000 kilometres").
+_UNITS = (
+    r"(?:km|kilomet(?:er|re)s|miles|met(?:er|re)s|feet|ft|tons|tonnes|kg|kilograms|acres|hectares|"
+    r"people|persons|inhabitants|residents|employees|members|students|soldiers|troops|workers|men|women)\b"
+)
 _QUALIFIER = (
     r"(?:(?:more|fewer|less) than|over|under|about|around|approximately|nearly|almost|roughly|"
     r"some|at least|at most|up to|as many as|as much as|just over|just under)\s+"
@@ -43,7 +50,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "percent",
-        re.compile(rf"(?:{_QUALIFIER})?(?:{_NUMBER})\s?(?:%|percent\b|per cent\b|percentage points?\b)"),
+        re.compile(
+            rf"(?:{_QUALIFIER})?(?:{_NUMBER}|\b(?i:{_NUMBER_WORD}))\s?(?:%|percent\b|per cent\b|"
+            r"percentage points?\b)"
+        ),
     ),
     (
         "date",
@@ -63,13 +73,14 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "year",
         re.compile(
             r"\b(?:(?:AD|BC)\s)?(?:1[0-9]{3}|20[0-9]{2})(?:\s?[-–]\s?(?:1[0-9]{3}|20[0-9]{2}|[0-9]{2}))?"
-            r"(?:\s(?:AD|BC|BCE|CE))?\b(?![.,]\d)(?!\s?%)"
+            rf"(?:\s(?:AD|BC|BCE|CE))?\b(?![.,]\d)(?!\s?%)(?!\s{_UNITS})"
         ),
     ),
     (
         "count",
         re.compile(
-            rf"(?:{_QUALIFIER})?(?:(?<![\w-])(?:{_NUMBER})(?:\s{_SCALE})?\b|\b{_NUMBER_WORD}\b)(?![.,]\d)",
+            rf"(?:{_QUALIFIER})?(?:(?<![\w-])(?:{_NUMBER})(?:\s{_SCALE})?\b|\b{_NUMBER_WORD}\b"
+            rf"|\b(?:{_MULTIPLIERS})\b)(?![.,]\d)",
             re.IGNORECASE,
         ),
     ),
@@ -179,9 +190,15 @@ def find_spans(sentence: str, lowercase_words: frozenset[str] = frozenset()) -> 
             start, end = match.start(), match.end()
             if end <= start or _overlaps(start, end, taken):
                 continue
-            if kind == "count" and not any(ch.isdigit() for ch in match.group()):
-                following = re.match(r"\s+([A-Za-z]+)", text[end:])
-                if not following or following.group(1).lower() in STOP_WORDS:
+            if (
+                kind == "count"
+                and not any(ch.isdigit() for ch in match.group())
+                and not re.fullmatch(_MULTIPLIERS, match.group(), re.IGNORECASE)
+            ):
+                # A number word counts something only before a noun: "four-valve", "ten ships"
+                # ("Six-Party Talks" is a name).
+                following = re.match(r"\s+([A-Za-z]+)|-([a-z]+)", text[end:])
+                if not following or (following.group(1) or following.group(2)).lower() in STOP_WORDS:
                     continue
             spans.append(Span(kind, sentence[start:end], start, end))
             taken.append((start, end))

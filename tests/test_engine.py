@@ -395,3 +395,39 @@ def test_near_miss_questions_are_declined(seed_engine: Engine, question: str) ->
 def test_a_new_article_declines_a_near_miss(lantern_engine: Engine) -> None:
     answer = lantern_engine.ask("How much did the council spend on the new airport?")
     assert not answer.answered, answer.answer
+
+
+# -- what an article leaves implicit --------------------------------------------------------------
+
+MILL = """\
+The Ostbrook watermill was rebuilt in 1842 after a flood carried away the old wheel. It was designed by Tomas Haldane, an engineer from the north.
+
+The new watermill ground twice as much grain as the old one. Its six-blade wheel turned day and night at harvest, and three of its four millstones were cut in Wales.
+"""  # noqa: E501 - one paragraph per line, as articles are written
+
+
+@pytest.fixture(scope="module")
+def mill_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("mill")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "ostbrook_watermill.txt").write_text(MILL, encoding="utf-8")
+    build_index(root / "seeds", root / "facts")
+    return Engine.load(root / "facts", root / "seeds")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # "It was designed by ..." is about the watermill the sentence before names.
+        ("Who designed the Ostbrook watermill?", "Tomas Haldane"),
+        # Numbers written in words answer "how many" and "how much".
+        ("How many blades did the wheel of the watermill have?", "six"),
+        ("How much grain did the new watermill grind?", "twice"),
+        # "3" in the question is the article's "three".
+        ("Where were 3 of the millstones cut?", "Wales"),
+    ],
+)
+def test_implicit_subjects_and_numbers_in_words(mill_engine: Engine, question: str, expected: str) -> None:
+    answer = mill_engine.ask(question)
+    assert answer.answered, f"declined {question!r}"
+    assert expected in answer.answer

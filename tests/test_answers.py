@@ -1,0 +1,63 @@
+"""Typed spans (bot.spans) and question types (bot.answers): the pieces a short answer is cut from."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answers import question_type
+from bot.spans import find_spans
+
+
+def kinds(sentence: str) -> list[tuple[str, str]]:
+    return [(s.kind, s.text) for s in find_spans(sentence)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Watt's ten-horsepower engines ran mills.", ("count", "ten")),
+        ("It was a four-valve engine.", ("count", "four")),
+        ("They won the cup twice as well.", ("count", "twice")),
+        ("The engines used half as much coal.", ("count", "half")),
+        (
+            "The school owns approximately fifty percent more land.",
+            ("percent", "approximately fifty percent"),
+        ),
+        ("Is there a route of at most 2000 kilometres?", ("count", "at most 2000")),
+        ("The treaty was signed in 1951.", ("year", "1951")),
+    ],
+)
+def test_spans_of_values(sentence: str, expected: tuple[str, str]) -> None:
+    assert expected in kinds(sentence)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "not_expected"),
+    [
+        ("The Six-Party Talks failed.", ("count", "Six")),
+        ("Is there a route of at most 2000 kilometres?", ("year", "2000")),
+        ("One of the most famous works is the tapestry.", ("count", "One")),
+    ],
+)
+def test_spans_that_are_not_values(sentence: str, not_expected: tuple[str, str]) -> None:
+    assert not_expected not in kinds(sentence)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How much did the pier cost?", "money"),
+        ("How much money was spent?", "money"),
+        ("How much coal did the engine use?", "amount"),
+        ("How much more land does the school own?", "amount"),
+        ("By how much did ticket sales rise?", "change"),
+        ("What is Japan's defence budget?", "money"),
+        ("What was the total cost of the project?", "money"),
+        # The price is a detail of the question, not what it asks for.
+        ("Which two importers were prevented from selling beer under wholesale price?", "name"),
+        ("How many visitors come?", "count"),
+        ("When was the festival founded?", "date"),
+    ],
+)
+def test_question_types(question: str, kind: str) -> None:
+    assert question_type(question) == kind
