@@ -271,9 +271,11 @@ _ABBREVIATIONS = frozenset(
     insp inc ltd co corp bros llc plc dept univ assn est approx ca cf vs etc al ed eds vol vols
     no nos pp fig figs p op ch sec art jan feb mar apr jun jul aug sep sept oct nov dec mon tue
     wed thu fri sat sun e.g i.e a.m p.m u.s u.k u.n e.u d.c b.c a.d b.c.e c.e ph.d m.d b.a m.a
-    ave blvd rd hwy
+    ave blvd rd hwy max min
     """.split()
 )
+# Words that start a sentence but never follow an initial: "... equal to P. Again, there are ..."
+_SENTENCE_OPENERS = STOP_WORDS | frozenset("however moreover therefore thus hence again also".split())
 
 # A sentence ends at . ! ? (or an ellipsis), after optional closing quotes or brackets,
 # before white space and something that can start a sentence.
@@ -282,11 +284,13 @@ _BOUNDARY_RE = re.compile(r"""([.!?]+|\u2026)(["'\u201d\u2019)\]]*)(\s+)(?=["'\u
 _GLUED_RE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 
 
-def _ends_with_abbreviation(text: str) -> bool:
+def _ends_with_abbreviation(text: str, following: str = "") -> bool:
     match = re.search(r"(?:^|[\s(\[\"'])([A-Za-z][A-Za-z.]*)\.$", text)
     if not match:
         return False
     word = match.group(1).lower()
+    if len(word) == 1 and len(following) > 1 and following.lower() in _SENTENCE_OPENERS:
+        return False  # a one-letter name ending a sentence: "... or equal to P. Again, ..."
     if word in _ABBREVIATIONS:
         return True
     # Initials like "J." or "U.S." (a single capital, or letters separated by dots).
@@ -299,7 +303,8 @@ def split_sentences(paragraph: str) -> list[tuple[int, int]]:
     for match in _BOUNDARY_RE.finditer(paragraph):
         end = match.end(2)
         head = paragraph[: match.start(1) + len(match.group(1))]
-        if match.group(1) == "." and _ends_with_abbreviation(head):
+        following = re.match(r"[\"'\u201c\u2018(\[]?([A-Za-z]+)", paragraph[match.end() :])
+        if match.group(1) == "." and _ends_with_abbreviation(head, following.group(1) if following else ""):
             continue
         cuts.append(end)
     for match in _GLUED_RE.finditer(paragraph):

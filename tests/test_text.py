@@ -64,6 +64,15 @@ def sentences(paragraph: str) -> list[str]:
             'The banner read "Peace now." Police removed it.',
             ['The banner read "Peace now."', "Police removed it."],
         ),
+        (
+            "It is not known if L is contained in P. Again, many classes lie between them. "
+            "Biologist E. O. Wilson and Alyssa A. Goodman teach (max. 10 students).",
+            [
+                "It is not known if L is contained in P.",
+                "Again, many classes lie between them.",
+                "Biologist E. O. Wilson and Alyssa A. Goodman teach (max. 10 students).",
+            ],
+        ),
         ("Is it true? Yes! It is.", ["Is it true?", "Yes!", "It is."]),
         ("One sentence without a final stop", ["One sentence without a final stop"]),
     ],
