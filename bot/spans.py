@@ -37,7 +37,9 @@ _QUALIFIER = (
 )
 _CURRENCY_WORDS = (
     r"(?:dollars?|euros?|pounds?(?: sterling)?|yen|yuan|renminbi|won|rupees?|francs?|marks?|rubles?|"
-    r"roubles?|pesos?|USD|EUR|GBP|JPY|CNY|KRW)"
+    r"roubles?|pesos?|lira|lire|z[lł]oty|kron(?:a|or|e|er)|guilders?|florins?|ducats?|shillings?|"
+    r"dinars?|dirhams?|riyals?|rand|baht|reais|real|"
+    r"USD|EUR|GBP|JPY|CNY|KRW|PLN|CHF|INR|RUB|BRL|AUD|CAD|SEK|NOK|DKK|HKD|SGD|MXN|ZAR|TRY)"
 )
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (

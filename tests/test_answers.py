@@ -25,6 +25,8 @@ def kinds(sentence: str) -> list[tuple[str, str]]:
         ),
         ("Is there a route of at most 2000 kilometres?", ("count", "at most 2000")),
         ("The treaty was signed in 1951.", ("year", "1951")),
+        ("He could claim 6 million lire in damages.", ("money", "6 million lire")),
+        ("The city's GDP was 191.766 billion PLN in 2010.", ("money", "191.766 billion PLN")),
     ],
 )
 def test_spans_of_values(sentence: str, expected: tuple[str, str]) -> None:
