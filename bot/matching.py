@@ -424,7 +424,10 @@ class FactIndex:
         cue_positions = {
             m.start(g) for m in _TYPE_CUE_RE.finditer(fold(question)) for g in (1, 2, 3) if m.start(g) >= 0
         }
-        for term in self.analyzer.terms(question):
+        terms = self.analyzer.terms(question)
+        # In "Who Built The Largest Lantern?" a capital says nothing about a name.
+        title_case = sum(t.capitalized for t in terms) > 0.6 * len(terms) > 1
+        for term in terms:
             lowered = term.surface.lower().split("'")[0]
             if lowered in QUESTION_WORDS or term.key in seen or term.start in cue_positions:
                 continue
@@ -452,6 +455,11 @@ class FactIndex:
                 and lowered.isalpha()
             ):
                 corrected = self._correct(lowered)
+                if corrected is not None and term.capitalized and term.start > 0 and not title_case:
+                    # A name mistyped is another name; "Norman" is not a typo of "normal".
+                    corrected_id = self.term_ids.get(corrected)
+                    if corrected_id is None or corrected_id not in self.names:
+                        corrected = None
                 if corrected is not None:
                     if corrected in self.term_ids:
                         variants.setdefault(self.term_ids[corrected], FUZZY_WEIGHT)

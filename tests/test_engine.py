@@ -431,3 +431,11 @@ def test_implicit_subjects_and_numbers_in_words(mill_engine: Engine, question: s
     answer = mill_engine.ask(question)
     assert answer.answered, f"declined {question!r}"
     assert expected in answer.answer
+
+
+def test_a_capitalised_unknown_word_is_a_name_not_a_typo(lantern_engine: Engine) -> None:
+    # "Ticker" mid-sentence names something the article never mentions; "ticker" is a typo.
+    assert not lantern_engine.ask("How much did Ticker sales rise?").answered
+    assert "12%" in lantern_engine.ask("How much did ticker sales rise?").answer
+    # In a title-cased question the capitals say nothing.
+    assert "Vessan School of Crafts" in lantern_engine.ask("Who Built The Largest Lanterm?").answer
