@@ -46,6 +46,8 @@ VALUE_TYPES = frozenset({"money", "percent", "amount", "change", "count", "date"
 # An amount or date from a sentence that does not name the question's subject is likely someone else's.
 SUBJECT_MISSING_PENALTY = 0.7
 TYPE_BONUS = 0.25
+# A question asking for a date or an amount is answered by a sentence that has one.
+VALUE_TYPE_BONUS = 0.6
 NAME_MISSING_FACTOR = 0.9
 # In a keyword question ("south korea defence spending") every name was chosen on purpose.
 KEYWORD_NAME_MISSING_FACTOR = 0.6
@@ -173,7 +175,8 @@ class Engine:
             ) ** candidate.names_not_in_sentence
             if wants_list and _ENUMERATION_RE.search(self._index.quote(candidate.index)):
                 rank += LIST_BONUS * top
-            rank += TYPE_BONUS * top * typed + PROXIMITY_BONUS * top * candidate.proximity
+            bonus = VALUE_TYPE_BONUS if kind in STRICT_TYPES else TYPE_BONUS
+            rank += bonus * top * typed + PROXIMITY_BONUS * top * candidate.proximity
             if best is None or rank > best[0]:
                 best = (rank, candidate, confidence)
         if best is None or best[2] < CONFIDENCE_THRESHOLD:
