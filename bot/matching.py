@@ -213,6 +213,16 @@ def _bm25(flat_terms: np.ndarray, doc_of_token: np.ndarray, n_docs: int, n_terms
     return Postings(offsets, docs, weights.astype(np.float32), idf)
 
 
+def _best_first(scores: np.ndarray, ids: np.ndarray, limit: int) -> list[int]:
+    """The ids of the ``limit`` best positive scores, best first; equal scores in id order."""
+    keep = scores > 0
+    if np.count_nonzero(keep) > limit:
+        kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        keep &= scores >= kth
+    scores, ids = scores[keep], ids[keep]
+    return [int(ids[i]) for i in np.lexsort((ids, -scores))[:limit]]
+
+
 _FactRow = tuple  # (id, article, paragraph, quote, spans, answer, questions, hidden): plain values
 
 
@@ -525,9 +535,7 @@ class FactIndex:
                 if not self._questions_fit(int(index), kind):
                     from_questions[index] = 0.0
             combined += QUESTIONS_WEIGHT * from_questions
-        count = min(limit, size)
-        top = np.argpartition(-combined, count - 1)[:count] if count < size else np.arange(count)
-        top = sorted((int(i) for i in top if combined[i] > 0), key=lambda i: -combined[i])
+        top = _best_first(combined, np.arange(size), limit)
         return [self._evidence(i, float(combined[i]), query, kind) for i in top]
 
     def _evidence(
