@@ -213,14 +213,38 @@ def _bm25(flat_terms: np.ndarray, doc_of_token: np.ndarray, n_docs: int, n_terms
     return Postings(offsets, docs, weights.astype(np.float32), idf)
 
 
-def _best_first(scores: np.ndarray, ids: np.ndarray, limit: int) -> list[int]:
-    """The ids of the ``limit`` best positive scores, best first; equal scores in id order."""
-    keep = scores > 0
-    if np.count_nonzero(keep) > limit:
-        kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-        keep &= scores >= kth
-    scores, ids = scores[keep], ids[keep]
-    return [int(ids[i]) for i in np.lexsort((ids, -scores))[:limit]]
+def _best_first(scores: np.ndarray, ids: np.ndarray, limit: int) -> np.ndarray:
+    """Positions of the ``limit`` best positive scores, best first; equal scores in id order."""
+    positions = np.flatnonzero(scores > 0)
+    if len(positions) > limit:
+        kth = np.partition(scores[positions], len(positions) - limit)[len(positions) - limit]
+        positions = positions[scores[positions] >= kth]
+    return positions[np.lexsort((ids[positions], -scores[positions]))[:limit]]
+
+
+def _kth_best(values: np.ndarray, k: int) -> float:
+    """The k-th largest value (0.0 when there are fewer than k)."""
+    if len(values) < k:
+        return 0.0
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending (np.unique without its overhead for small integers)."""
+    values = np.sort(values)
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenation of ``range(start, end)`` for each pair."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(total)
 
 
 _FactRow = tuple  # (id, article, paragraph, quote, spans, answer, questions, hidden): plain values
@@ -280,6 +304,12 @@ class FactIndex:
         if len(facts):
             np.maximum.at(self.paragraph_offsets, self.paragraph_of + 1, self.term_offsets[1:])
             self.paragraph_offsets = np.maximum.accumulate(self.paragraph_offsets)
+        # The facts of paragraph p are paragraph_sentences[paragraph_sentence_offsets[p]:...[p + 1]].
+        self.paragraph_sentences = np.argsort(self.paragraph_of, kind="stable").astype(np.int32)
+        self.paragraph_sentence_offsets = np.zeros(len(paragraph_ids) + 1, dtype=np.int64)
+        self.paragraph_sentence_offsets[1:] = np.cumsum(
+            np.bincount(self.paragraph_of, minlength=len(paragraph_ids))
+        )
         question_flat: list[int] = []
         question_doc: list[int] = []
         for i, fact in enumerate(facts):
@@ -353,6 +383,10 @@ class FactIndex:
         """The fact at ``index``, built from its stored row."""
         fid, article, paragraph, quote, spans, answer, questions, hidden = self._rows[index]
         return Fact(fid, article, paragraph, quote, tuple(Span(*s) for s in spans), answer, questions, hidden)
+
+    def spans_of(self, index: int) -> tuple[Span, ...]:
+        """The spans of the fact at ``index``."""
+        return tuple(Span(*s) for s in self._rows[index][4])
 
     @property
     def facts(self) -> tuple[Fact, ...]:
@@ -492,8 +526,12 @@ class FactIndex:
 
     # -- search ---------------------------------------------------------------------------------
 
-    def _accumulate(self, query: Iterable[QueryTerm], postings: Postings, size: int) -> np.ndarray:
+    def _accumulate(
+        self, query: Iterable[QueryTerm], postings: Postings, size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each document's BM25 score for the query, and the postings' documents (some repeated)."""
         scores = np.zeros(size, dtype=np.float32)
+        touched: list[np.ndarray] = []
         for qt in query:
             factor = 0.3 if qt.light else 1.0
             if len(qt.variants) == 1:
@@ -501,17 +539,20 @@ class FactIndex:
                 hit = postings.get(term)
                 if hit is not None:
                     scores[hit[0]] += hit[1] * (weight * factor)
+                    touched.append(hit[0])
                 continue
             best = np.zeros(size, dtype=np.float32)
-            touched = False
+            variant_docs = []
             for term, weight in qt.variants:
                 hit = postings.get(term)
                 if hit is not None:
                     best[hit[0]] = np.maximum(best[hit[0]], hit[1] * (weight * factor))
-                    touched = True
-            if touched:
-                scores += best
-        return scores
+                    variant_docs.append(hit[0])
+            if variant_docs:
+                docs = np.concatenate(variant_docs) if len(variant_docs) > 1 else variant_docs[0]
+                scores[docs] += best[docs]
+                touched.extend(variant_docs)
+        return scores, touched
 
     def _questions_fit(self, index: int, kind: str | None) -> bool:
         kinds = self.question_kinds.get(index)
@@ -522,35 +563,71 @@ class FactIndex:
     def search(
         self, query: list[QueryTerm], limit: int = CANDIDATES, kind: str | None = None
     ) -> list[Candidate]:
-        """The best facts for the question, best first, with coverage evidence."""
+        """The best facts for the question, best first (equal scores in fact order), with evidence.
+
+        A fact scores its sentence's BM25, plus PARAGRAPH_WEIGHT times its paragraph's, plus its
+        curated questions'. Only the facts that can be among the best are scored in full: those a
+        query term touches, and those of the paragraphs whose share alone ranks high enough.
+        """
         if not len(self._rows) or not any(q.known for q in query):
             return []
         size = len(self._rows)
-        sentence = self._accumulate(query, self.sentence_postings, size)
-        paragraph = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
-        combined = sentence + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of]
+        sentence, touched = self._accumulate(query, self.sentence_postings, size)
+        paragraph, _ = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
+        from_questions = None
         if self.has_questions:
-            from_questions = self._accumulate(query, self.question_postings, size)
+            from_questions, asked = self._accumulate(query, self.question_postings, size)
             for index in np.flatnonzero(from_questions):
                 if not self._questions_fit(int(index), kind):
                     from_questions[index] = 0.0
-            combined += QUESTIONS_WEIGHT * from_questions
-        top = _best_first(combined, np.arange(size), limit)
-        return [self._evidence(i, float(combined[i]), query, kind) for i in top]
+            touched.extend(asked)
+
+        def combined_at(docs: np.ndarray) -> np.ndarray:
+            scores = sentence[docs] + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of[docs]]
+            if from_questions is not None:
+                scores += QUESTIONS_WEIGHT * from_questions[docs]
+            return scores
+
+        # Every fact scores at least its sentence's score and its paragraph's share, so the
+        # limit-th best of either bounds the limit-th best fact from below.
+        share = PARAGRAPH_WEIGHT * paragraph
+        docs = _sorted_unique(np.concatenate(touched)) if touched else np.zeros(0, dtype=np.int32)
+        floor = max(_kth_best(share, limit), _kth_best(sentence[docs], limit))
+        docs = docs[combined_at(docs) >= floor]
+        # An untouched fact scores its paragraph's share exactly.
+        rich = np.flatnonzero(share >= floor) if floor > 0 else np.flatnonzero(share)
+        docs = _sorted_unique(np.concatenate([docs, self._sentences_in(rich)]))
+        scores = combined_at(docs)
+        wanted = frozenset(t for qt in query for t, _ in qt.variants)
+        return [
+            self._evidence(int(docs[i]), float(scores[i]), query, kind, wanted)
+            for i in _best_first(scores, docs, limit)
+        ]
+
+    def _sentences_in(self, paragraphs: np.ndarray) -> np.ndarray:
+        """The facts of these paragraphs."""
+        starts = self.paragraph_sentence_offsets[paragraphs]
+        ends = self.paragraph_sentence_offsets[paragraphs + 1]
+        return self.paragraph_sentences[_ranges(starts, ends)]
 
     def _evidence(
-        self, index: int, score: float, query: list[QueryTerm], kind: str | None = None
+        self, index: int, score: float, query: list[QueryTerm], kind: str | None, wanted: frozenset[int]
     ) -> Candidate:
+        """How much of the question fact ``index`` covers. ``wanted``: every variant of the query."""
         sentence_terms = self.terms_of(index).tolist()
-        own = frozenset(sentence_terms)
+        # Only the query's own terms matter below, so each set holds just those.
+        own = wanted.intersection(sentence_terms)
         if self._questions_fit(index, kind):
-            own |= self.question_terms.get(index, frozenset())
+            own |= wanted.intersection(self.question_terms.get(index, ()))
+        paragraph = int(self.paragraph_of[index])
         previous = (
-            frozenset(self.terms_of(index - 1).tolist())
-            if index > 0 and self.paragraph_of[index - 1] == self.paragraph_of[index]
+            wanted.intersection(self.terms_of(index - 1).tolist())
+            if index > 0 and self.paragraph_of[index - 1] == paragraph
             else frozenset()
         )
-        context = self.paragraph_terms(int(self.paragraph_of[index]))
+        context = wanted.intersection(
+            self.terms[self.paragraph_offsets[paragraph] : self.paragraph_offsets[paragraph + 1]].tolist()
+        )
         total = sum(q.weight for q in query) or 1.0
         covered = 0.0
         covered_context = 0.0
@@ -560,8 +637,14 @@ class FactIndex:
         names_not_in_sentence = 0
         names_only_not_in_sentence = 0
         for qt in query:
-            in_sentence = max((w for t, w in qt.variants if t in own), default=0.0)
-            in_context = max((w for t, w in qt.variants if t in context), default=0.0)
+            in_sentence = in_context = 0.0  # the best weight of a variant found there
+            in_previous = False
+            for term, weight in qt.variants:
+                if term in own and weight > in_sentence:
+                    in_sentence = weight
+                if term in context and weight > in_context:
+                    in_context = weight
+                in_previous = in_previous or term in previous
             if in_sentence:
                 matched.add(qt.key)
             covered += qt.weight * in_sentence
@@ -571,16 +654,13 @@ class FactIndex:
             elif qt.is_name and qt.rare and not in_context:
                 missing_names.append(qt.surface)
             # "The three countries" in a sentence often names what the sentence before it did.
-            if (
-                (qt.is_name or qt.is_number)
-                and not in_sentence
-                and not any(t in previous for t, _ in qt.variants)
-            ):
+            if (qt.is_name or qt.is_number) and not in_sentence and not in_previous:
                 names_not_in_sentence += 1
                 names_only_not_in_sentence += qt.is_name
         positions: dict[int, list[int]] = defaultdict(list)
         for position, term_id in enumerate(sentence_terms):
-            positions[term_id].append(position)
+            if term_id in own:
+                positions[term_id].append(position)
         together = 0.0
         for first, second in itertools.pairwise(query):
             first_at = [p for t, _ in first.variants for p in positions.get(t, ())]
