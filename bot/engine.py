@@ -23,7 +23,7 @@ from bot.answers import (
     year_bounds,
 )
 from bot.errors import IndexMissingError
-from bot.facts import ALIASES_FILE, facts_paths, load_facts_files, load_vocabulary
+from bot.facts import ALIASES_FILE, collector_paused, facts_paths, load_facts_files, load_vocabulary
 from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm
 from bot.model import Answer, ArticleInfo, Fact, Source, Span
 
@@ -86,7 +86,7 @@ class Engine:
         cache = _cache_path(facts_dir, paths)
         if cache is not None and cache.is_file():
             try:
-                with cache.open("rb") as handle:
+                with cache.open("rb") as handle, collector_paused():
                     engine = pickle.load(handle)
                 if isinstance(engine, Engine):
                     return engine
@@ -99,6 +99,11 @@ class Engine:
 
     @classmethod
     def _compile(cls, facts_dir: Path) -> Engine:
+        with collector_paused():
+            return cls._compile_files(facts_dir)
+
+    @classmethod
+    def _compile_files(cls, facts_dir: Path) -> Engine:
         files = load_facts_files(facts_dir)
         vocabulary = load_vocabulary(facts_dir)
         facts = [f for file in files for f in file.facts if not f.hidden]

@@ -93,6 +93,7 @@ class Analyzer:
                 related[key].update(k for k in keys if k != key)
         self.synonyms = {k: frozenset(v) for k, v in related.items()}
         self._max_phrase = max((len(p) for p in self._phrases), default=1)
+        self._phrase_starts = frozenset(p[0] for p in self._phrases)
 
     def _add_phrase(self, member: str, canonical: str) -> None:
         stems = tuple(t.stem for t in tokenize(member))
@@ -104,24 +105,28 @@ class Analyzer:
 
     def terms(self, text: str, *, keep_stop_words: bool = False) -> list[Term]:
         """Content terms of ``text`` in order, aliases joined."""
+        return [Term(*fields) for fields in self.term_fields(text, keep_stop_words=keep_stop_words)]
+
+    def term_fields(
+        self, text: str, *, keep_stop_words: bool = False
+    ) -> list[tuple[str, str, int, int, bool]]:
+        """What ``terms`` gives, as plain (key, surface, start, end, capitalized) tuples."""
         tokens = tokenize(text)
         lower_text = not any(ch.isupper() for ch in text)
-        out: list[Term] = []
+        phrase_starts = self._phrase_starts
+        out: list[tuple[str, str, int, int, bool]] = []
         i = 0
         while i < len(tokens):
-            matched = self._match_phrase(tokens, i, lower_text)
+            token = tokens[i]
+            matched = self._match_phrase(tokens, i, lower_text) if token.stem in phrase_starts else None
             if matched:
                 length, key = matched
-                first, last = tokens[i], tokens[i + length - 1]
-                out.append(
-                    Term(key, text[first.start : last.end], first.start, last.end, first.is_capitalized)
-                )
+                last = tokens[i + length - 1]
+                out.append((key, text[token.start : last.end], token.start, last.end, token.is_capitalized))
                 i += length
                 continue
-            token = tokens[i]
-            lowered = token.surface.lower()
-            if keep_stop_words or lowered not in STOP_WORDS:
-                out.append(Term(token.stem, token.surface, token.start, token.end, token.is_capitalized))
+            if keep_stop_words or token.surface.lower() not in STOP_WORDS:
+                out.append((token.stem, token.surface, token.start, token.end, token.is_capitalized))
             i += 1
         return out
 
@@ -273,23 +278,26 @@ class FactIndex:
             for f in facts
         ]
         self.term_ids: dict[str, int] = {}
-        term_id = self._term_id
-        capitalized: Counter[str] = Counter()
-        seen_mid_sentence: Counter[str] = Counter()
+        term_ids = self.term_ids
+        mid_sentence: list[str] = []  # the key of each term not at a sentence's start
+        capitalized_mid_sentence: list[str] = []
         surfaces: dict[str, str] = {}
         flat: list[int] = []
         starts: list[int] = []
         lengths: list[int] = []
         for fact in facts:
-            terms = analyzer.terms(fact.quote)
+            terms = analyzer.term_fields(fact.quote)
             lengths.append(len(terms))
-            for t in terms:
-                flat.append(term_id(t.key))
-                starts.append(t.start)
-                surfaces.setdefault(t.surface.lower(), t.key)
-                if t.start > 0:
-                    seen_mid_sentence[t.key] += 1
-                    capitalized[t.key] += t.capitalized
+            for key, surface, start, _, is_capitalized in terms:
+                flat.append(term_ids.setdefault(key, len(term_ids)))
+                starts.append(start)
+                surfaces.setdefault(surface.lower(), key)
+                if start > 0:
+                    mid_sentence.append(key)
+                    if is_capitalized:
+                        capitalized_mid_sentence.append(key)
+        seen_mid_sentence = Counter(mid_sentence)
+        capitalized = Counter(capitalized_mid_sentence)
         self.terms = np.array(flat, dtype=np.int32)
         self.starts = np.array(starts, dtype=np.int32)
         self.term_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -315,7 +323,7 @@ class FactIndex:
         for i, fact in enumerate(facts):
             for question in fact.questions:
                 for t in analyzer.terms(question):
-                    question_flat.append(term_id(t.key))
+                    question_flat.append(self._term_id(t.key))
                     question_doc.append(i)
         self.has_questions = bool(question_flat)
         # Curated questions count as part of their fact: fact i's are question_terms[i].
@@ -366,7 +374,7 @@ class FactIndex:
                 self._spelling_buckets[(len(surface), "2" + surface[1])].append(surface)
         self._spelling_buckets = dict(self._spelling_buckets)
         self._corrections: dict[str, str | None] = {}
-        self._facts: tuple[Fact, ...] | None = None
+        self._facts: tuple[Fact, ...] | None = tuple(facts)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
