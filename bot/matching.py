@@ -534,12 +534,8 @@ class FactIndex:
 
     # -- search ---------------------------------------------------------------------------------
 
-    def _accumulate(
-        self, query: Iterable[QueryTerm], postings: Postings, size: int
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Each document's BM25 score for the query, and the postings' documents (some repeated)."""
+    def _accumulate(self, query: Iterable[QueryTerm], postings: Postings, size: int) -> np.ndarray:
         scores = np.zeros(size, dtype=np.float32)
-        touched: list[np.ndarray] = []
         for qt in query:
             factor = 0.3 if qt.light else 1.0
             if len(qt.variants) == 1:
@@ -547,20 +543,17 @@ class FactIndex:
                 hit = postings.get(term)
                 if hit is not None:
                     scores[hit[0]] += hit[1] * (weight * factor)
-                    touched.append(hit[0])
                 continue
             best = np.zeros(size, dtype=np.float32)
-            variant_docs = []
+            touched = False
             for term, weight in qt.variants:
                 hit = postings.get(term)
                 if hit is not None:
                     best[hit[0]] = np.maximum(best[hit[0]], hit[1] * (weight * factor))
-                    variant_docs.append(hit[0])
-            if variant_docs:
-                docs = np.concatenate(variant_docs) if len(variant_docs) > 1 else variant_docs[0]
-                scores[docs] += best[docs]
-                touched.extend(variant_docs)
-        return scores, touched
+                    touched = True
+            if touched:
+                scores += best
+        return scores
 
     def _questions_fit(self, index: int, kind: str | None) -> bool:
         kinds = self.question_kinds.get(index)
@@ -580,15 +573,18 @@ class FactIndex:
         if not len(self._rows) or not any(q.known for q in query):
             return []
         size = len(self._rows)
-        sentence, touched = self._accumulate(query, self.sentence_postings, size)
-        paragraph, _ = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
+        sentence = self._accumulate(query, self.sentence_postings, size)
+        paragraph = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
+        # Every BM25 weight is positive: the facts a query term touches are those scoring above 0.
+        touched = np.flatnonzero(sentence > 0)
         from_questions = None
         if self.has_questions:
-            from_questions, asked = self._accumulate(query, self.question_postings, size)
-            for index in np.flatnonzero(from_questions):
+            from_questions = self._accumulate(query, self.question_postings, size)
+            asked = np.flatnonzero(from_questions > 0)
+            for index in asked:
                 if not self._questions_fit(int(index), kind):
                     from_questions[index] = 0.0
-            touched.extend(asked)
+            touched = _sorted_unique(np.concatenate([touched, asked]))
 
         def combined_at(docs: np.ndarray) -> np.ndarray:
             scores = sentence[docs] + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of[docs]]
@@ -596,15 +592,15 @@ class FactIndex:
                 scores += QUESTIONS_WEIGHT * from_questions[docs]
             return scores
 
-        # Every fact scores at least its sentence's score and its paragraph's share, so the
-        # limit-th best of either bounds the limit-th best fact from below.
+        # The limit-th best touched fact bounds the limit-th best fact from below. An untouched
+        # fact scores its paragraph's share exactly, so only paragraphs whose share reaches that
+        # bound can add any. (A touched paragraph has a touched fact, so with fewer than limit
+        # touched facts there are fewer than limit such paragraphs.)
+        scores = combined_at(touched)
+        floor = _kth_best(scores, limit)
         share = PARAGRAPH_WEIGHT * paragraph
-        docs = _sorted_unique(np.concatenate(touched)) if touched else np.zeros(0, dtype=np.int32)
-        floor = max(_kth_best(share, limit), _kth_best(sentence[docs], limit))
-        docs = docs[combined_at(docs) >= floor]
-        # An untouched fact scores its paragraph's share exactly.
-        rich = np.flatnonzero(share >= floor) if floor > 0 else np.flatnonzero(share)
-        docs = _sorted_unique(np.concatenate([docs, self._sentences_in(rich)]))
+        rich = np.flatnonzero(share >= floor) if floor > 0 else np.flatnonzero(share > 0)
+        docs = _sorted_unique(np.concatenate([touched[scores >= floor], self._sentences_in(rich)]))
         scores = combined_at(docs)
         wanted = frozenset(t for qt in query for t, _ in qt.variants)
         return [
@@ -625,8 +621,9 @@ class FactIndex:
         sentence_terms = self.terms_of(index).tolist()
         # Only the query's own terms matter below, so each set holds just those.
         own = wanted.intersection(sentence_terms)
-        if self._questions_fit(index, kind):
-            own |= wanted.intersection(self.question_terms.get(index, ()))
+        curated = self.question_terms.get(index)
+        if curated and self._questions_fit(index, kind):
+            own |= wanted.intersection(curated)
         paragraph = int(self.paragraph_of[index])
         previous = (
             wanted.intersection(self.terms_of(index - 1).tolist())
@@ -670,11 +667,11 @@ class FactIndex:
             if term_id in own:
                 positions[term_id].append(position)
         together = 0.0
-        for first, second in itertools.pairwise(query):
-            first_at = [p for t, _ in first.variants for p in positions.get(t, ())]
-            second_at = [p for t, _ in second.variants for p in positions.get(t, ())]
-            if any(0 < b - a <= 2 for a in first_at for b in second_at):
-                together += first.weight + second.weight
+        if positions:
+            at = [[p for t, _ in qt.variants for p in positions.get(t, ())] for qt in query]
+            for (first, first_at), (second, second_at) in itertools.pairwise(zip(query, at, strict=True)):
+                if first_at and second_at and any(0 < b - a <= 2 for a in first_at for b in second_at):
+                    together += first.weight + second.weight
         return Candidate(
             proximity=together / total,
             index=index,
