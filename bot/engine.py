@@ -9,6 +9,7 @@ import hashlib
 import logging
 import pickle
 import re
+from bisect import bisect_left
 from collections import Counter
 from pathlib import Path
 
@@ -232,7 +233,8 @@ class Engine:
         hit_positions = {p for p, _, _ in hits}
         overlap: dict[int, float] = {}
         for span in self._index.spans_of(index) if spans is None else spans:
-            inside = [i for i, start in enumerate(starts) if span.start <= start < span.end]
+            # The terms starting inside the span (starts ascend).
+            inside = list(range(bisect_left(starts, span.start), bisect_left(starts, span.end)))
             if span.kind == "date":
                 # "May 26–27, 2024" answers "the dates of the 2024 summit": the year is not the news.
                 quote = self._index.quote(index)
