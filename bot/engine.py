@@ -5,6 +5,7 @@ This module and everything it imports never import Slack.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import pickle
@@ -78,7 +79,19 @@ class Engine:
 
     @classmethod
     def load(cls, facts_dir: Path = Path("facts"), seeds_dir: Path = Path("seeds")) -> Engine:
-        """Load the index built by ``factbot build`` (IndexMissingError / FactsFileError)."""
+        """Load the index built by ``factbot build`` (IndexMissingError / FactsFileError).
+
+        What is loaded is then frozen out of the cyclic garbage collector (``gc.freeze``): the
+        index lives as long as the process, and a full collection walking its millions of objects
+        would hold up an answer by about 0.1 s at 100,000 facts.
+        """
+        with collector_paused():
+            engine = cls._load(facts_dir, seeds_dir)
+            gc.freeze()
+        return engine
+
+    @classmethod
+    def _load(cls, facts_dir: Path, seeds_dir: Path) -> Engine:
         paths = facts_paths(facts_dir)
         if not paths:
             raise IndexMissingError(
@@ -87,7 +100,7 @@ class Engine:
         cache = _cache_path(facts_dir, paths)
         if cache is not None and cache.is_file():
             try:
-                with cache.open("rb") as handle, collector_paused():
+                with cache.open("rb") as handle:
                     engine = pickle.load(handle)
                 if isinstance(engine, Engine):
                     return engine
@@ -100,11 +113,6 @@ class Engine:
 
     @classmethod
     def _compile(cls, facts_dir: Path) -> Engine:
-        with collector_paused():
-            return cls._compile_files(facts_dir)
-
-    @classmethod
-    def _compile_files(cls, facts_dir: Path) -> Engine:
         files = load_facts_files(facts_dir)
         vocabulary = load_vocabulary(facts_dir)
         facts = [f for file in files for f in file.facts if not f.hidden]
