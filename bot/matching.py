@@ -108,6 +108,7 @@ class Analyzer:
                 related[key].update(k for k in keys if k != key)
         self.synonyms = {k: frozenset(v) for k, v in related.items()}
         self._max_phrase = max((len(p) for p in self._phrases), default=1)
+        self._phrase_starts = frozenset(p[0] for p in self._phrases)
 
     def _add_phrase(self, member: str, canonical: str) -> None:
         stems = tuple(t.stem for t in tokenize(member))
@@ -119,24 +120,28 @@ class Analyzer:
 
     def terms(self, text: str, *, keep_stop_words: bool = False) -> list[Term]:
         """Content terms of ``text`` in order, aliases joined."""
+        return [Term(*fields) for fields in self.term_fields(text, keep_stop_words=keep_stop_words)]
+
+    def term_fields(
+        self, text: str, *, keep_stop_words: bool = False
+    ) -> list[tuple[str, str, int, int, bool]]:
+        """What ``terms`` gives, as plain (key, surface, start, end, capitalized) tuples."""
         tokens = tokenize(text)
         lower_text = not any(ch.isupper() for ch in text)
-        out: list[Term] = []
+        phrase_starts = self._phrase_starts
+        out: list[tuple[str, str, int, int, bool]] = []
         i = 0
         while i < len(tokens):
-            matched = self._match_phrase(tokens, i, lower_text)
+            token = tokens[i]
+            matched = self._match_phrase(tokens, i, lower_text) if token.stem in phrase_starts else None
             if matched:
                 length, key = matched
-                first, last = tokens[i], tokens[i + length - 1]
-                out.append(
-                    Term(key, text[first.start : last.end], first.start, last.end, first.is_capitalized)
-                )
+                last = tokens[i + length - 1]
+                out.append((key, text[token.start : last.end], token.start, last.end, token.is_capitalized))
                 i += length
                 continue
-            token = tokens[i]
-            lowered = token.surface.lower()
-            if keep_stop_words or lowered not in STOP_WORDS:
-                out.append(Term(token.stem, token.surface, token.start, token.end, token.is_capitalized))
+            if keep_stop_words or token.surface.lower() not in STOP_WORDS:
+                out.append((token.stem, token.surface, token.start, token.end, token.is_capitalized))
             i += 1
         return out
 
@@ -228,6 +233,40 @@ def _bm25(flat_terms: np.ndarray, doc_of_token: np.ndarray, n_docs: int, n_terms
     return Postings(offsets, docs, weights.astype(np.float32), idf)
 
 
+def _best_first(scores: np.ndarray, ids: np.ndarray, limit: int) -> np.ndarray:
+    """Positions of the ``limit`` best positive scores, best first; equal scores in id order."""
+    positions = np.flatnonzero(scores > 0)
+    if len(positions) > limit:
+        kth = np.partition(scores[positions], len(positions) - limit)[len(positions) - limit]
+        positions = positions[scores[positions] >= kth]
+    return positions[np.lexsort((ids[positions], -scores[positions]))[:limit]]
+
+
+def _kth_best(values: np.ndarray, k: int) -> float:
+    """The k-th largest value (0.0 when there are fewer than k)."""
+    if len(values) < k:
+        return 0.0
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending (np.unique without its overhead for small integers)."""
+    values = np.sort(values)
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenation of ``range(start, end)`` for each pair."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(total)
+
+
 _FactRow = tuple  # (id, article, paragraph, quote, spans, answer, questions, hidden): plain values
 
 
@@ -254,23 +293,26 @@ class FactIndex:
             for f in facts
         ]
         self.term_ids: dict[str, int] = {}
-        term_id = self._term_id
-        capitalized: Counter[str] = Counter()
-        seen_mid_sentence: Counter[str] = Counter()
+        term_ids = self.term_ids
+        mid_sentence: list[str] = []  # the key of each term not at a sentence's start
+        capitalized_mid_sentence: list[str] = []
         surfaces: dict[str, str] = {}
         flat: list[int] = []
         starts: list[int] = []
         lengths: list[int] = []
         for fact in facts:
-            terms = analyzer.terms(fact.quote)
+            terms = analyzer.term_fields(fact.quote)
             lengths.append(len(terms))
-            for t in terms:
-                flat.append(term_id(t.key))
-                starts.append(t.start)
-                surfaces.setdefault(t.surface.lower(), t.key)
-                if t.start > 0:
-                    seen_mid_sentence[t.key] += 1
-                    capitalized[t.key] += t.capitalized
+            for key, surface, start, _, is_capitalized in terms:
+                flat.append(term_ids.setdefault(key, len(term_ids)))
+                starts.append(start)
+                surfaces.setdefault(surface.lower(), key)
+                if start > 0:
+                    mid_sentence.append(key)
+                    if is_capitalized:
+                        capitalized_mid_sentence.append(key)
+        seen_mid_sentence = Counter(mid_sentence)
+        capitalized = Counter(capitalized_mid_sentence)
         self.terms = np.array(flat, dtype=np.int32)
         self.starts = np.array(starts, dtype=np.int32)
         self.term_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -299,12 +341,18 @@ class FactIndex:
         heirs = np.flatnonzero(self.inherits)
         inherited_lengths = self.term_offsets[heirs] - self.term_offsets[heirs - 1]
         inherited_flat = np.concatenate([np.zeros(0, np.int32), *(self.terms_of(int(i) - 1) for i in heirs)])
+        # The facts of paragraph p are paragraph_sentences[paragraph_sentence_offsets[p]:...[p + 1]].
+        self.paragraph_sentences = np.argsort(self.paragraph_of, kind="stable").astype(np.int32)
+        self.paragraph_sentence_offsets = np.zeros(len(paragraph_ids) + 1, dtype=np.int64)
+        self.paragraph_sentence_offsets[1:] = np.cumsum(
+            np.bincount(self.paragraph_of, minlength=len(paragraph_ids))
+        )
         question_flat: list[int] = []
         question_doc: list[int] = []
         for i, fact in enumerate(facts):
             for question in fact.questions:
                 for t in analyzer.terms(question):
-                    question_flat.append(term_id(t.key))
+                    question_flat.append(self._term_id(t.key))
                     question_doc.append(i)
         self.has_questions = bool(question_flat)
         # Curated questions count as part of their fact: fact i's are question_terms[i].
@@ -358,7 +406,7 @@ class FactIndex:
                 self._spelling_buckets[(len(surface), "2" + surface[1])].append(surface)
         self._spelling_buckets = dict(self._spelling_buckets)
         self._corrections: dict[str, str | None] = {}
-        self._facts: tuple[Fact, ...] | None = None
+        self._facts: tuple[Fact, ...] | None = tuple(facts)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -375,6 +423,10 @@ class FactIndex:
         """The fact at ``index``, built from its stored row."""
         fid, article, paragraph, quote, spans, answer, questions, hidden = self._rows[index]
         return Fact(fid, article, paragraph, quote, tuple(Span(*s) for s in spans), answer, questions, hidden)
+
+    def spans_of(self, index: int) -> tuple[Span, ...]:
+        """The spans of the fact at ``index``."""
+        return tuple(Span(*s) for s in self._rows[index][4])
 
     @property
     def facts(self) -> tuple[Fact, ...]:
@@ -555,39 +607,78 @@ class FactIndex:
     def search(
         self, query: list[QueryTerm], limit: int = CANDIDATES, kind: str | None = None
     ) -> list[Candidate]:
-        """The best facts for the question, best first, with coverage evidence."""
+        """The best facts for the question, best first (equal scores in fact order), with evidence.
+
+        A fact scores its sentence's BM25, plus PARAGRAPH_WEIGHT times its paragraph's, plus its
+        curated questions'. Only the facts that can be among the best are scored in full: those a
+        query term touches, and those of the paragraphs whose share alone ranks high enough.
+        """
         if not len(self._rows) or not any(q.known for q in query):
             return []
         size = len(self._rows)
         sentence = self._accumulate(query, self.sentence_postings, size)
         paragraph = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
-        combined = sentence + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of]
-        combined += INHERITED_WEIGHT * self._accumulate(query, self.inherited_postings, size)
+        inherited = self._accumulate(query, self.inherited_postings, size)
+        # Every BM25 weight is positive: the facts a query term touches are those scoring above 0.
+        touched = np.flatnonzero((sentence > 0) | (inherited > 0))
+        from_questions = None
         if self.has_questions:
             from_questions = self._accumulate(query, self.question_postings, size)
-            for index in np.flatnonzero(from_questions):
+            asked = np.flatnonzero(from_questions > 0)
+            for index in asked:
                 if not self._questions_fit(int(index), kind):
                     from_questions[index] = 0.0
-            combined += QUESTIONS_WEIGHT * from_questions
-        count = min(limit, size)
-        top = np.argpartition(-combined, count - 1)[:count] if count < size else np.arange(count)
-        top = sorted((int(i) for i in top if combined[i] > 0), key=lambda i: -combined[i])
-        return [self._evidence(i, float(combined[i]), query, kind) for i in top]
+            touched = _sorted_unique(np.concatenate([touched, asked]))
+
+        def combined_at(docs: np.ndarray) -> np.ndarray:
+            scores = sentence[docs] + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of[docs]]
+            scores += INHERITED_WEIGHT * inherited[docs]
+            if from_questions is not None:
+                scores += QUESTIONS_WEIGHT * from_questions[docs]
+            return scores
+
+        # The limit-th best touched fact bounds the limit-th best fact from below. An untouched
+        # fact scores its paragraph's share exactly, so only paragraphs whose share reaches that
+        # bound can add any. (A touched paragraph has a touched fact, so with fewer than limit
+        # touched facts there are fewer than limit such paragraphs.)
+        scores = combined_at(touched)
+        floor = _kth_best(scores, limit)
+        share = PARAGRAPH_WEIGHT * paragraph
+        rich = np.flatnonzero(share >= floor) if floor > 0 else np.flatnonzero(share > 0)
+        docs = _sorted_unique(np.concatenate([touched[scores >= floor], self._sentences_in(rich)]))
+        scores = combined_at(docs)
+        wanted = frozenset(t for qt in query for t, _ in qt.variants)
+        return [
+            self._evidence(int(docs[i]), float(scores[i]), query, kind, wanted)
+            for i in _best_first(scores, docs, limit)
+        ]
+
+    def _sentences_in(self, paragraphs: np.ndarray) -> np.ndarray:
+        """The facts of these paragraphs."""
+        starts = self.paragraph_sentence_offsets[paragraphs]
+        ends = self.paragraph_sentence_offsets[paragraphs + 1]
+        return self.paragraph_sentences[_ranges(starts, ends)]
 
     def _evidence(
-        self, index: int, score: float, query: list[QueryTerm], kind: str | None = None
+        self, index: int, score: float, query: list[QueryTerm], kind: str | None, wanted: frozenset[int]
     ) -> Candidate:
+        """How much of the question fact ``index`` covers. ``wanted``: every variant of the query."""
         sentence_terms = self.terms_of(index).tolist()
-        own = frozenset(sentence_terms)
-        if self._questions_fit(index, kind):
-            own |= self.question_terms.get(index, frozenset())
+        # Only the query's own terms matter below, so each set holds just those.
+        own = wanted.intersection(sentence_terms)
+        curated = self.question_terms.get(index)
+        if curated and self._questions_fit(index, kind):
+            own |= wanted.intersection(curated)
+        paragraph = int(self.paragraph_of[index])
         previous = (
-            frozenset(self.terms_of(index - 1).tolist())
-            if index > 0 and self.paragraph_of[index - 1] == self.paragraph_of[index]
+            wanted.intersection(self.terms_of(index - 1).tolist())
+            if index > 0 and self.paragraph_of[index - 1] == paragraph
             else frozenset()
         )
-        inherited = previous if self.inherits[index] else frozenset()
-        context = self.paragraph_terms(int(self.paragraph_of[index]))
+        context = wanted.intersection(
+            self.terms[self.paragraph_offsets[paragraph] : self.paragraph_offsets[paragraph + 1]].tolist()
+        )
+        inherits = bool(self.inherits[index])
         total = sum(q.weight for q in query) or 1.0
         covered = 0.0
         covered_context = 0.0
@@ -597,15 +688,16 @@ class FactIndex:
         names_not_in_sentence = 0
         names_only_not_in_sentence = 0
         for qt in query:
-            in_sentence = max(
-                (
-                    w if t in own else INHERITED_COVERAGE * w
-                    for t, w in qt.variants
-                    if t in own or t in inherited
-                ),
-                default=0.0,
-            )
-            in_context = max((w for t, w in qt.variants if t in context), default=0.0)
+            in_sentence = in_context = 0.0  # the best weight of a variant found there
+            in_previous = False
+            for term, weight in qt.variants:
+                if term in own:
+                    in_sentence = max(in_sentence, weight)
+                elif inherits and term in previous:
+                    in_sentence = max(in_sentence, INHERITED_COVERAGE * weight)
+                if term in context and weight > in_context:
+                    in_context = weight
+                in_previous = in_previous or term in previous
             if in_sentence:
                 matched.add(qt.key)
             covered += qt.weight * in_sentence
@@ -615,22 +707,19 @@ class FactIndex:
             elif qt.is_name and qt.rare and not in_context:
                 missing_names.append(qt.surface)
             # "The three countries" in a sentence often names what the sentence before it did.
-            if (
-                (qt.is_name or qt.is_number)
-                and not in_sentence
-                and not any(t in previous for t, _ in qt.variants)
-            ):
+            if (qt.is_name or qt.is_number) and not in_sentence and not in_previous:
                 names_not_in_sentence += 1
                 names_only_not_in_sentence += qt.is_name
         positions: dict[int, list[int]] = defaultdict(list)
         for position, term_id in enumerate(sentence_terms):
-            positions[term_id].append(position)
+            if term_id in own:
+                positions[term_id].append(position)
         together = 0.0
-        for first, second in itertools.pairwise(query):
-            first_at = [p for t, _ in first.variants for p in positions.get(t, ())]
-            second_at = [p for t, _ in second.variants for p in positions.get(t, ())]
-            if any(0 < b - a <= 2 for a in first_at for b in second_at):
-                together += first.weight + second.weight
+        if positions:
+            at = [[p for t, _ in qt.variants for p in positions.get(t, ())] for qt in query]
+            for (first, first_at), (second, second_at) in itertools.pairwise(zip(query, at, strict=True)):
+                if first_at and second_at and any(0 < b - a <= 2 for a in first_at for b in second_at):
+                    together += first.weight + second.weight
         return Candidate(
             proximity=together / total,
             index=index,
