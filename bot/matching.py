@@ -45,7 +45,7 @@ _ANAPHORS = frozenset("it its this these that those they their them he his she h
 # Kinds of answer that are one family: "what year", "what dates" and "when" all want a date.
 _KIND_FAMILY = {"year": "date", "day": "date"}
 # How many of the best BM25 facts are re-ranked on coverage, answer type and proximity.
-CANDIDATES = 12
+CANDIDATES = 8
 
 # Words that only say what kind of answer is wanted: "how MANY", "what KINDS of", "how LONG".
 _TYPE_CUE_RE = re.compile(
