@@ -61,10 +61,10 @@ _NUMBER_NAMES = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty"
 ).split()
-_NUMBER_FORMS: dict[str, str] = {}
-for _value, _name in enumerate(_NUMBER_NAMES):
-    _NUMBER_FORMS[str(_value)] = normalize_word(_name)
-    _NUMBER_FORMS[normalize_word(_name)] = str(_value)
+_NUMBER_FORMS: dict[str, str] = {
+    **{str(value): normalize_word(name) for value, name in enumerate(_NUMBER_NAMES)},
+    **{normalize_word(name): str(value) for value, name in enumerate(_NUMBER_NAMES)},
+}
 
 # "us" is a pronoun unless written "US" or used as a name in an all-lower-case question.
 _PRONOUN_CONTEXT = frozenset("tell give show let help for to with about among of teach send".split())
@@ -455,11 +455,6 @@ class FactIndex:
     def term_positions(self, index: int) -> tuple[Term, ...]:
         """A fact's terms with their offsets in the quote (analysed again: cheap, and rarely needed)."""
         return tuple(self.analyzer.terms(self.quote(index)))
-
-    def paragraph_terms(self, paragraph: int) -> frozenset[int]:
-        return frozenset(
-            self.terms[self.paragraph_offsets[paragraph] : self.paragraph_offsets[paragraph + 1]].tolist()
-        )
 
     def _term_id(self, key: str) -> int:
         term = self.term_ids.get(key)

@@ -318,14 +318,19 @@ The largest lantern, called “The Grey Heron”, weighs 310 kilograms and was b
 """  # noqa: E501 - one paragraph per line, as articles are written
 
 
-@pytest.fixture(scope="module")
-def lantern_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("lanterns")
+def engine_of_one_article(tmp_path_factory: pytest.TempPathFactory, stem: str, text: str) -> Engine:
+    """An engine over a fresh index of the single article ``text``, saved as seeds/<stem>.txt."""
+    root = tmp_path_factory.mktemp(stem)
     (root / "seeds").mkdir()
-    (root / "seeds" / "harbourvale_lantern_festival.txt").write_text(LANTERNS, encoding="utf-8")
+    (root / "seeds" / f"{stem}.txt").write_text(text, encoding="utf-8")
     report = build_index(root / "seeds", root / "facts")
     assert report.articles == 1
     return Engine.load(root / "facts", root / "seeds")
+
+
+@pytest.fixture(scope="module")
+def lantern_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return engine_of_one_article(tmp_path_factory, "harbourvale_lantern_festival", LANTERNS)
 
 
 @pytest.mark.parametrize(
@@ -408,11 +413,7 @@ The new watermill ground twice as much grain as the old one. Its six-blade wheel
 
 @pytest.fixture(scope="module")
 def mill_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("mill")
-    (root / "seeds").mkdir()
-    (root / "seeds" / "ostbrook_watermill.txt").write_text(MILL, encoding="utf-8")
-    build_index(root / "seeds", root / "facts")
-    return Engine.load(root / "facts", root / "seeds")
+    return engine_of_one_article(tmp_path_factory, "ostbrook_watermill", MILL)
 
 
 @pytest.mark.parametrize(
