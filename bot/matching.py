@@ -572,25 +572,31 @@ class FactIndex:
 
     # -- search ---------------------------------------------------------------------------------
 
-    def _accumulate(self, query: Iterable[QueryTerm], postings: Postings, size: int) -> np.ndarray:
-        scores = np.zeros(size, dtype=np.float32)
+    def _accumulate(
+        self, query: Iterable[QueryTerm], postings: Postings, size: int, read: list[np.ndarray] | None = None
+    ) -> np.ndarray | None:
+        """Each document's score in one field (None when no query term is in the field).
+
+        ``read``, when given, collects the documents of every posting list read.
+        """
+        scores = None
         for qt in query:
             factor = 0.3 if qt.light else 1.0
-            if len(qt.variants) == 1:
-                term, weight = qt.variants[0]
-                hit = postings.get(term)
-                if hit is not None:
-                    scores[hit[0]] += hit[1] * (weight * factor)
+            hits = [(hit, weight) for term, weight in qt.variants if (hit := postings.get(term)) is not None]
+            if not hits:
                 continue
-            best = np.zeros(size, dtype=np.float32)
-            touched = False
-            for term, weight in qt.variants:
-                hit = postings.get(term)
-                if hit is not None:
-                    best[hit[0]] = np.maximum(best[hit[0]], hit[1] * (weight * factor))
-                    touched = True
-            if touched:
+            if scores is None:
+                scores = np.zeros(size, dtype=np.float32)
+            if len(qt.variants) == 1:
+                (docs, weights), weight = hits[0]
+                np.add.at(scores, docs, weights * (weight * factor))
+            else:  # a word's best variant counts, not their sum
+                best = np.zeros(size, dtype=np.float32)
+                for (docs, weights), weight in hits:
+                    best[docs] = np.maximum(best[docs], weights * (weight * factor))
                 scores += best
+            if read is not None:
+                read.extend(docs for (docs, _), _ in hits)
         return scores
 
     def _questions_fit(self, index: int, kind: str | None) -> bool:
@@ -611,34 +617,47 @@ class FactIndex:
         if not len(self._rows) or not any(q.known for q in query):
             return []
         size = len(self._rows)
-        sentence = self._accumulate(query, self.sentence_postings, size)
+        read: list[np.ndarray] = []  # the facts of every posting list read, repeats included
+        sentence = self._accumulate(query, self.sentence_postings, size, read)
         paragraph = self._accumulate(query, self.paragraph_postings, len(self.paragraph_offsets) - 1)
-        inherited = self._accumulate(query, self.inherited_postings, size)
-        # Every BM25 weight is positive: the facts a query term touches are those scoring above 0.
-        touched = np.flatnonzero((sentence > 0) | (inherited > 0))
+        inherited = self._accumulate(query, self.inherited_postings, size, read)
         from_questions = None
         if self.has_questions:
             from_questions = self._accumulate(query, self.question_postings, size)
-            asked = np.flatnonzero(from_questions > 0)
-            for index in asked:
-                if not self._questions_fit(int(index), kind):
-                    from_questions[index] = 0.0
-            touched = _sorted_unique(np.concatenate([touched, asked]))
+            if from_questions is not None:
+                asked = np.flatnonzero(from_questions > 0)
+                for index in asked:
+                    if not self._questions_fit(int(index), kind):
+                        from_questions[index] = 0.0
+                read.append(asked)
 
         def combined_at(docs: np.ndarray) -> np.ndarray:
-            scores = sentence[docs] + PARAGRAPH_WEIGHT * paragraph[self.paragraph_of[docs]]
-            scores += INHERITED_WEIGHT * inherited[docs]
+            scores = np.zeros(len(docs), dtype=np.float32)
+            if sentence is not None:
+                scores += sentence[docs]
+            if paragraph is not None:
+                scores += PARAGRAPH_WEIGHT * paragraph[self.paragraph_of[docs]]
+            if inherited is not None:
+                scores += INHERITED_WEIGHT * inherited[docs]
             if from_questions is not None:
                 scores += QUESTIONS_WEIGHT * from_questions[docs]
             return scores
 
-        # The limit-th best touched fact bounds the limit-th best fact from below. An untouched
-        # fact scores its paragraph's share exactly, so only paragraphs whose share reaches that
-        # bound can add any. (A touched paragraph has a touched fact, so with fewer than limit
-        # touched facts there are fewer than limit such paragraphs.)
+        # Every fact a query term touches is in ``read`` (up to once per list), so the limit-th best
+        # of them bounds the limit-th best fact from below. An untouched fact scores its
+        # paragraph's share exactly, so only paragraphs whose share reaches that bound can add any.
+        # (A touched paragraph has a touched fact, so with fewer than limit touched facts there are
+        # fewer than limit such paragraphs.)
+        touched = np.concatenate(read) if read else np.zeros(0, dtype=np.int32)
         scores = combined_at(touched)
-        floor = _kth_best(scores, limit)
-        share = PARAGRAPH_WEIGHT * paragraph
+        # A fact is in ``read`` at most len(read) times, so the best limit * len(read) entries hold
+        # the limit best facts.
+        if len(read) > 1:
+            best = _sorted_unique(touched[scores >= _kth_best(scores, limit * len(read))])
+            floor = _kth_best(combined_at(best), limit)
+        else:
+            floor = _kth_best(scores, limit)
+        share = PARAGRAPH_WEIGHT * paragraph if paragraph is not None else np.zeros(0, dtype=np.float32)
         rich = np.flatnonzero(share >= floor) if floor > 0 else np.flatnonzero(share > 0)
         docs = _sorted_unique(np.concatenate([touched[scores >= floor], self._sentences_in(rich)]))
         scores = combined_at(docs)
