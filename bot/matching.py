@@ -677,21 +677,23 @@ class FactIndex:
         self, index: int, score: float, query: list[QueryTerm], kind: str | None, wanted: frozenset[int]
     ) -> Candidate:
         """How much of the question fact ``index`` covers. ``wanted``: every variant of the query."""
-        sentence_terms = self.terms_of(index).tolist()
-        # Only the query's own terms matter below, so each set holds just those.
+        paragraph = int(self.paragraph_of[index])
+        # One read of the paragraph's terms gives the sentence's, the previous sentence's and the
+        # paragraph's; only the query's own terms matter below, so each set holds just those.
+        first = int(self.paragraph_offsets[paragraph])
+        paragraph_terms = self.terms[first : self.paragraph_offsets[paragraph + 1]].tolist()
+        start, end = int(self.term_offsets[index]) - first, int(self.term_offsets[index + 1]) - first
+        sentence_terms = paragraph_terms[start:end]
         own = wanted.intersection(sentence_terms)
         curated = self.question_terms.get(index)
         if curated and self._questions_fit(index, kind):
             own |= wanted.intersection(curated)
-        paragraph = int(self.paragraph_of[index])
         previous = (
-            wanted.intersection(self.terms_of(index - 1).tolist())
-            if index > 0 and self.paragraph_of[index - 1] == paragraph
+            wanted.intersection(paragraph_terms[int(self.term_offsets[index - 1]) - first : start])
+            if start > 0
             else frozenset()
         )
-        context = wanted.intersection(
-            self.terms[self.paragraph_offsets[paragraph] : self.paragraph_offsets[paragraph + 1]].tolist()
-        )
+        context = wanted.intersection(paragraph_terms)
         inherits = bool(self.inherits[index])
         total = sum(q.weight for q in query) or 1.0
         covered = 0.0
@@ -724,16 +726,16 @@ class FactIndex:
             if (qt.is_name or qt.is_number) and not in_sentence and not in_previous:
                 names_not_in_sentence += 1
                 names_only_not_in_sentence += qt.is_name
-        positions: dict[int, list[int]] = defaultdict(list)
-        for position, term_id in enumerate(sentence_terms):
-            if term_id in own:
-                positions[term_id].append(position)
         together = 0.0
-        if positions:
+        if own and len(query) > 1:
+            positions: dict[int, list[int]] = defaultdict(list)
+            for position, term_id in enumerate(sentence_terms):
+                if term_id in own:
+                    positions[term_id].append(position)
             at = [[p for t, _ in qt.variants for p in positions.get(t, ())] for qt in query]
-            for (first, first_at), (second, second_at) in itertools.pairwise(zip(query, at, strict=True)):
+            for (first_term, first_at), (second, second_at) in itertools.pairwise(zip(query, at, strict=True)):
                 if first_at and second_at and any(0 < b - a <= 2 for a in first_at for b in second_at):
-                    together += first.weight + second.weight
+                    together += first_term.weight + second.weight
         return Candidate(
             proximity=together / total,
             index=index,
