@@ -117,7 +117,12 @@ class Engine:
     def _compile(cls, facts_dir: Path) -> Engine:
         files = load_facts_files(facts_dir)
         vocabulary = load_vocabulary(facts_dir)
-        facts = [f for file in files for f in file.facts if not f.hidden]
+        # A fact added by hand at the end of a file still joins its paragraph's neighbours.
+        article_order = {file.article: i for i, file in enumerate(files)}
+        facts = sorted(
+            (f for file in files for f in file.facts if not f.hidden),
+            key=lambda f: (article_order[f.article], f.paragraph),
+        )
         index = FactIndex(facts, Analyzer(vocabulary))
         index.question_kinds = {
             i: frozenset(question_type(q) for q in fact.questions)

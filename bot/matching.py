@@ -16,7 +16,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from rapidfuzz import process
@@ -267,6 +267,19 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return offsets + np.arange(total)
 
 
+def _with_builtin_dtypes(value: object) -> object:
+    """``value`` with its arrays viewed as numpy's own dtypes.
+
+    Unpickling gives each array a dtype object equal to, but not the same as, numpy's; some fast
+    paths (``np.add.at``) test identity and fall back to a path 25 times slower.
+    """
+    if isinstance(value, np.ndarray):
+        return value.view(value.dtype.type)
+    if isinstance(value, Postings):
+        return Postings(*(_with_builtin_dtypes(getattr(value, f.name)) for f in fields(Postings)))
+    return value
+
+
 _FactRow = tuple  # (id, article, paragraph, quote, spans, answer, questions, hidden): plain values
 
 
@@ -278,6 +291,7 @@ class FactIndex:
     """
 
     def __init__(self, facts: Sequence[Fact], analyzer: Analyzer) -> None:
+        """Index ``facts``; the facts of one paragraph must be next to each other."""
         self.analyzer = analyzer
         self._rows: list[_FactRow] = [
             (
@@ -323,6 +337,8 @@ class FactIndex:
             [paragraph_ids.setdefault((f.article, f.paragraph), len(paragraph_ids)) for f in facts],
             dtype=np.int32,
         )
+        if np.any(np.diff(self.paragraph_of) < 0):
+            raise ValueError("the facts of a paragraph must be next to each other")
         self.paragraph_offsets = np.zeros(len(paragraph_ids) + 1, dtype=np.int64)
         if len(facts):
             np.maximum.at(self.paragraph_offsets, self.paragraph_of + 1, self.term_offsets[1:])
@@ -413,6 +429,9 @@ class FactIndex:
         state["_facts"] = None
         state["_corrections"] = {}
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({name: _with_builtin_dtypes(value) for name, value in state.items()})
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -733,9 +752,9 @@ class FactIndex:
                 if term_id in own:
                     positions[term_id].append(position)
             at = [[p for t, _ in qt.variants for p in positions.get(t, ())] for qt in query]
-            for (first_term, first_at), (second, second_at) in itertools.pairwise(zip(query, at, strict=True)):
-                if first_at and second_at and any(0 < b - a <= 2 for a in first_at for b in second_at):
-                    together += first_term.weight + second.weight
+            for (one, one_at), (next_one, next_at) in itertools.pairwise(zip(query, at, strict=True)):
+                if one_at and next_at and any(0 < b - a <= 2 for a in one_at for b in next_at):
+                    together += one.weight + next_one.weight
         return Candidate(
             proximity=together / total,
             index=index,

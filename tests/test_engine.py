@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.articles import Article, load_articles
 from bot.build import build_index
@@ -440,3 +441,19 @@ def test_a_capitalised_unknown_word_is_a_name_not_a_typo(lantern_engine: Engine)
     assert "12%" in lantern_engine.ask("How much did ticker sales rise?").answer
     # In a title-cased question the capitals say nothing.
     assert "Vessan School of Crafts" in lantern_engine.ask("Who Built The Largest Lanterm?").answer
+
+
+def test_a_fact_moved_to_the_end_of_its_file_answers_as_before(
+    tmp_path: Path, repo_root: Path, seed_engine: Engine
+) -> None:
+    """A fact a curator appends at the end of the list still joins its paragraph's neighbours."""
+    _, facts = copy_index(tmp_path)
+    for path in sorted(facts.glob("0*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        first = text.index("\n- id:") + 1
+        second = text.index("\n- id:", first) + 1
+        path.write_text(text[:first] + text[second:] + text[first:second], encoding="utf-8")
+    moved = Engine.load(facts, tmp_path / "seeds")
+    questions = [item["q"] for item in yaml.safe_load((repo_root / "tests" / "questions.yaml").read_text())]
+    for question in questions:
+        assert moved.ask(question) == seed_engine.ask(question), question
