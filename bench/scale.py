@@ -11,7 +11,9 @@ fresh process so peak memory (VmHWM) is that step's own:
   words; half lower-cased, 30% with one word swapped for another vocabulary word, 30% with a typo),
   asked one by one: p50/p99 latency and the share whose quote is the source sentence;
 - bm25s (stemmer, English stop words) on the very same sentences (``engine.facts()`` quotes): index time,
-  peak memory, p50/p99 per query (tokenisation included), hit rate.
+  peak memory, hit rate, and the time per query two ways, tokenisation included: its documented
+  ``retrieve(k=1)`` with default arguments (what a user of bm25s calls, and the target's peer), and its
+  bare scoring kernel (``get_scores`` + ``argmax``, no top-k API) for reference.
 
     .venv/bin/python -m bench.scale                 # 100,000 facts; targets: p50 < 10 ms, <= 3x bm25s
     .venv/bin/python -m bench.scale --facts 10000   # quick run
@@ -276,26 +278,29 @@ def child_bm25s(work: Path) -> dict[str, Any]:
     index_s = time.perf_counter() - t0
     del tokens
     clock = time.perf_counter
-    times, hits = [], 0
     on = [(q, t) for q, t in questions if t]
+    times, hits = [], 0  # the documented call: tokenize, then retrieve(k=1) with default arguments
     for q, target in questions:
+        t0 = clock()
+        tokens = bm25s.tokenize([q], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+        top = None
+        if tokens[0]:
+            documents, _ = retriever.retrieve(tokens, k=1, show_progress=False)
+            top = int(documents[0, 0])
+        times.append(clock() - t0)
+        hits += bool(target) and top is not None and is_hit(sentences[top], target)
+    kernel_times = []  # the scoring kernel alone: get_scores + argmax, no top-k selection
+    for q, _ in questions:
         t0 = clock()
         toks = bm25s.tokenize([q], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)[0]
         ids = retriever.get_tokens_ids(toks)
-        top = int(np.argmax(retriever.get_scores_from_ids(ids))) if ids else None
-        times.append(clock() - t0)
-        hits += bool(target) and top is not None and is_hit(sentences[top], target)
-    api_times = []  # the same through bm25s's public retrieve(k=1), for reference
-    for q, _ in questions:
-        t0 = clock()
-        toks = bm25s.tokenize([q], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
-        if toks[0]:
-            retriever.retrieve(toks, k=1, show_progress=False, n_threads=1)
-        api_times.append(clock() - t0)
+        if ids:
+            int(np.argmax(retriever.get_scores_from_ids(ids)))
+        kernel_times.append(clock() - t0)
     return {
         "index_s": index_s,
         **latency_stats(times),
-        "retrieve_p50_ms": latency_stats(api_times)["p50_ms"],
+        "kernel_p50_ms": latency_stats(kernel_times)["p50_ms"],
         "hit": hits / len(on),
         "peak_mb": peak_rss_mb(),
         "base_mb": rss0,
@@ -368,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         bm = None if args.no_bm25s else run_child("bm25s", work)
 
     ratio = warm["p50_ms"] / bm["p50_ms"] if bm and bm["p50_ms"] > 0 else None
+    kernel_ratio = warm["p50_ms"] / bm["kernel_p50_ms"] if bm and bm["kernel_p50_ms"] > 0 else None
     print(
         f"\nFactBot: {warm['facts']:,} facts. Engine.load: cold {cold['load_s']:.2f} s, "
         f"warm {warm['load_s']:.2f} s "
@@ -406,8 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if bm:
         print(
-            f"bm25s p50 is get_scores + argmax (tokenisation included); "
-            f"through its retrieve(k=1) API: {bm['retrieve_p50_ms']:.2f} ms"
+            f"bm25s p50 is tokenize + retrieve(k=1) with default arguments; its scoring kernel alone "
+            f"(get_scores + argmax) takes {bm['kernel_p50_ms']:.3f} ms, {kernel_ratio:.1f}x less than FactBot"
         )
     print("slowest questions: " + "; ".join(f"{ms:.1f} ms {q!r}" for ms, q in warm["slowest"]))
     print("some misses (question -> returned quote | source sentence):")
@@ -431,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm": warm,
         "bm25s": bm,
         "p50_ratio_vs_bm25s": ratio,
+        "p50_ratio_vs_bm25s_kernel": kernel_ratio,
         "targets": {"p50_ms": TARGET_P50_MS, "ratio": TARGET_RATIO},
     }
     print(f"(figures in {write_result('scale', result, args.json)})")
