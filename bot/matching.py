@@ -313,13 +313,17 @@ class FactIndex:
         surfaces: dict[str, str] = {}
         flat: list[int] = []
         starts: list[int] = []
+        ends: list[int] = []
+        capitals: list[bool] = []
         lengths: list[int] = []
         for fact in facts:
             terms = analyzer.term_fields(fact.quote)
             lengths.append(len(terms))
-            for key, surface, start, _, is_capitalized in terms:
+            for key, surface, start, end, is_capitalized in terms:
                 flat.append(term_ids.setdefault(key, len(term_ids)))
                 starts.append(start)
+                ends.append(end)
+                capitals.append(is_capitalized)
                 surfaces.setdefault(surface.lower(), key)
                 if start > 0:
                     mid_sentence.append(key)
@@ -329,6 +333,8 @@ class FactIndex:
         capitalized = Counter(capitalized_mid_sentence)
         self.terms = np.array(flat, dtype=np.int32)
         self.starts = np.array(starts, dtype=np.int32)
+        self.ends = np.array(ends, dtype=np.int32)
+        self.capitals = np.array(capitals, dtype=bool)
         self.term_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         self.term_offsets[1:] = np.cumsum(lengths)
         sentence_of_token = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
@@ -422,6 +428,7 @@ class FactIndex:
                 self._spelling_buckets[(len(surface), "2" + surface[1])].append(surface)
         self._spelling_buckets = dict(self._spelling_buckets)
         self._corrections: dict[str, str | None] = {}
+        self._keys = list(term_ids)  # term id -> key
         self._facts: tuple[Fact, ...] | None = tuple(facts)
 
     def __getstate__(self) -> dict:
@@ -472,8 +479,19 @@ class FactIndex:
         return self.starts[self.term_offsets[index] : self.term_offsets[index + 1]].tolist()
 
     def term_positions(self, index: int) -> tuple[Term, ...]:
-        """A fact's terms with their offsets in the quote (analysed again: cheap, and rarely needed)."""
-        return tuple(self.analyzer.terms(self.quote(index)))
+        """A fact's terms with their offsets in the quote (each surface as the quote writes it)."""
+        first, last = int(self.term_offsets[index]), int(self.term_offsets[index + 1])
+        quote, keys = self.quote(index), self._keys
+        return tuple(
+            Term(keys[term], quote[start:end], start, end, capitalized)
+            for term, start, end, capitalized in zip(
+                self.terms[first:last].tolist(),
+                self.starts[first:last].tolist(),
+                self.ends[first:last].tolist(),
+                self.capitals[first:last].tolist(),
+                strict=True,
+            )
+        )
 
     def _term_id(self, key: str) -> int:
         term = self.term_ids.get(key)

@@ -6,6 +6,7 @@ engine output: each answer must hold the figure, date or name the article gives.
 
 from __future__ import annotations
 
+import pickle
 import re
 import threading
 from pathlib import Path
@@ -17,6 +18,8 @@ from bot.articles import Article, load_articles
 from bot.build import build_index
 from bot.engine import Engine
 from bot.errors import IndexMissingError
+from bot.facts import load_facts_files, load_vocabulary
+from bot.matching import Analyzer, FactIndex
 from bot.model import Answer
 from bot.text import fold
 from tests.support.facts_files import copy_index, curate, fact_with
@@ -457,3 +460,19 @@ def test_a_fact_moved_to_the_end_of_its_file_answers_as_before(
     questions = [item["q"] for item in yaml.safe_load((repo_root / "tests" / "questions.yaml").read_text())]
     for question in questions:
         assert moved.ask(question) == seed_engine.ask(question), question
+
+
+def test_stored_term_positions_are_what_a_fresh_analysis_gives(repo_root: Path) -> None:
+    """Answers are cut from stored term positions; they must survive the index cache's pickling."""
+    files = load_facts_files(repo_root / "facts")
+    facts = [f for file in files for f in file.facts if not f.hidden]
+    built = FactIndex(facts, Analyzer(load_vocabulary(repo_root / "facts")))
+    index = pickle.loads(pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+    for i, fact in enumerate(facts):
+        stored = [
+            (t.key, t.start, t.end, t.capitalized, fact.quote[t.start : t.end])
+            for t in index.term_positions(i)
+        ]
+        fresh = [(t.key, t.start, t.end, t.capitalized, t.surface) for t in index.analyzer.terms(fact.quote)]
+        assert [s[:4] for s in stored] == [f[:4] for f in fresh], fact.id
+        assert all(t.surface == fact.quote[t.start : t.end] for t in index.term_positions(i))
