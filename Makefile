@@ -25,6 +25,7 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,bench-numba]'
 	$(BIN)/python -m bench.run_all
 
 clean:
