@@ -38,6 +38,7 @@ def check_index(facts_dir: Path, seeds_dir: Path) -> tuple[list[str], list[str]]
             continue
         covered.add(article.stem)
         problems.extend(_check_quotes(facts_file.path, facts_file.facts, facts_file.fact_lines, article))
+        warnings.extend(_check_order(facts_file.path, facts_file.facts, facts_file.fact_lines, article))
         for orphan in facts_file.orphaned:
             warnings.append(
                 f"{facts_file.path}: orphaned curated fact {orphan.get('id')!r}: its quote is no longer in "
@@ -69,3 +70,24 @@ def _check_quotes(path: Path, facts, lines: dict[str, int], article: Article) ->
                 f"{fact.paragraph} of {article.stem}{hint}"
             )
     return problems
+
+
+def _check_order(path: Path, facts, lines: dict[str, int], article: Article) -> list[str]:
+    """A fact listed before one that comes earlier in the article: answers read a sentence with the
+    one before it (whom "it" names), so each fact belongs where its sentence stands."""
+    warnings = []
+    last: tuple[int, int] = (0, -1)
+    for fact in facts:
+        if fact.paragraph > len(article.paragraphs):
+            continue
+        at = (fact.paragraph, article.paragraphs[fact.paragraph - 1].find(fact.quote))
+        if at[1] < 0:
+            continue  # reported as a problem
+        if at < last:
+            warnings.append(
+                f"{path}:{lines.get(fact.id, 1)}: fact {fact.id} is listed after a fact that follows it in "
+                f"the article; move it to where its sentence stands (paragraph {fact.paragraph})"
+            )
+        else:
+            last = at
+    return warnings

@@ -274,7 +274,7 @@ def _with_builtin_dtypes(value: object) -> object:
     paths (``np.add.at``) test identity and fall back to a path 25 times slower.
     """
     if isinstance(value, np.ndarray):
-        return value.view(value.dtype.type)
+        return value.view(np.dtype(value.dtype.str))
     if isinstance(value, Postings):
         return Postings(*(_with_builtin_dtypes(getattr(value, f.name)) for f in fields(Postings)))
     return value
@@ -651,7 +651,7 @@ class FactIndex:
         curated questions'. Only the facts that can be among the best are scored in full: those a
         query term touches, and those of the paragraphs whose share alone ranks high enough.
         """
-        if not len(self._rows) or not any(q.known for q in query):
+        if not len(self._rows) or limit < 1 or not any(q.known for q in query):
             return []
         size = len(self._rows)
         read: list[np.ndarray] = []  # the facts of every posting list read, repeats included

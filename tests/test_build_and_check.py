@@ -304,6 +304,23 @@ def test_check_finds_a_quote_moved_to_the_wrong_paragraph(index: tuple[Path, Pat
     ]
 
 
+def test_check_warns_of_a_fact_listed_out_of_article_order(index: tuple[Path, Path]) -> None:
+    seeds, facts = index
+    assert check_index(facts, seeds) == ([], [])
+    path = treaty_file(facts)
+    text = path.read_text(encoding="utf-8")
+    first = text.index("\n- id:") + 1
+    second = text.index("\n- id:", first) + 1
+    path.write_text(text[:first] + text[second:] + text[first:second], encoding="utf-8")
+    moved = read_facts(path)["facts"][-1]
+    problems, warnings = check_index(facts, seeds)
+    assert problems == []
+    assert warnings == [
+        f"{path}:{line_of_fact(path, moved['id'])}: fact {moved['id']} is listed after a fact that "
+        f"follows it in the article; move it to where its sentence stands (paragraph {moved['paragraph']})"
+    ]
+
+
 def test_check_finds_a_duplicate_id_on_the_duplicate_line(index: tuple[Path, Path]) -> None:
     seeds, facts = index
     path = treaty_file(facts)
