@@ -689,11 +689,8 @@ class FactIndex:
         scores = combined_at(touched)
         # A fact is in ``read`` at most len(read) times, so the best limit * len(read) entries hold
         # the limit best facts.
-        if len(read) > 1:
-            best = _sorted_unique(touched[scores >= _kth_best(scores, limit * len(read))])
-            floor = _kth_best(combined_at(best), limit)
-        else:
-            floor = _kth_best(scores, limit)
+        best = _sorted_unique(touched[scores >= _kth_best(scores, limit * len(read))]) if read else touched
+        floor = _kth_best(combined_at(best), limit)
         share = PARAGRAPH_WEIGHT * paragraph if paragraph is not None else np.zeros(0, dtype=np.float32)
         rich = np.flatnonzero(share >= floor) if floor > 0 else np.flatnonzero(share > 0)
         docs = _sorted_unique(np.concatenate([touched[scores >= floor], self._sentences_in(rich)]))

@@ -20,6 +20,7 @@ from tests.support.facts_files import (
     fact_with,
     facts_by_id,
     line_of_fact,
+    move_first_fact_to_end,
     read_facts,
     replace_line,
 )
@@ -308,10 +309,7 @@ def test_check_warns_of_a_fact_listed_out_of_article_order(index: tuple[Path, Pa
     seeds, facts = index
     assert check_index(facts, seeds) == ([], [])
     path = treaty_file(facts)
-    text = path.read_text(encoding="utf-8")
-    first = text.index("\n- id:") + 1
-    second = text.index("\n- id:", first) + 1
-    path.write_text(text[:first] + text[second:] + text[first:second], encoding="utf-8")
+    move_first_fact_to_end(path)
     moved = read_facts(path)["facts"][-1]
     problems, warnings = check_index(facts, seeds)
     assert problems == []

@@ -23,7 +23,7 @@ from bot.facts import load_facts_files, load_vocabulary
 from bot.matching import Analyzer, FactIndex
 from bot.model import Answer
 from bot.text import fold
-from tests.support.facts_files import copy_index, curate, fact_with
+from tests.support.facts_files import copy_index, curate, fact_with, move_first_fact_to_end
 
 MAX_ANSWER_WORDS = 35
 
@@ -453,10 +453,7 @@ def test_a_fact_moved_to_the_end_of_its_file_still_joins_its_paragraph(
     """A fact a curator appends at the end of the list still joins its paragraph's neighbours."""
     _, facts = copy_index(tmp_path)
     for path in sorted(facts.glob("0*.yaml")):
-        text = path.read_text(encoding="utf-8")
-        first = text.index("\n- id:") + 1
-        second = text.index("\n- id:", first) + 1
-        path.write_text(text[:first] + text[second:] + text[first:second], encoding="utf-8")
+        move_first_fact_to_end(path)
     moved = Engine.load(facts, tmp_path / "seeds")
     questions = [item["q"] for item in yaml.safe_load((repo_root / "tests" / "questions.yaml").read_text())]
     for question in questions:

@@ -45,6 +45,14 @@ def curate(path: Path, fact_id: str, **fields: Any) -> None:
     path.write_text("".join(lines[:at] + added + lines[at:]), encoding="utf-8")
 
 
+def move_first_fact_to_end(path: Path) -> None:
+    """Cut the first fact of a facts file and append it after the last, as a curator might."""
+    text = path.read_text(encoding="utf-8")
+    first = text.index("\n- id:") + 1
+    second = text.index("\n- id:", first) + 1
+    path.write_text(text[:first] + text[second:] + text[first:second], encoding="utf-8")
+
+
 def replace_line(path: Path, line: int, text: str) -> None:
     """Replace 1-based ``line`` of the file with ``text``."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
