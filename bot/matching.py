@@ -10,7 +10,6 @@ how much of the question they cover.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import re
@@ -696,8 +695,9 @@ class FactIndex:
         docs = _sorted_unique(np.concatenate([touched[scores >= floor], self._sentences_in(rich)]))
         scores = combined_at(docs)
         wanted = frozenset(t for qt in query for t, _ in qt.variants)
+        total = sum(q.weight for q in query) or 1.0
         return [
-            self._evidence(int(docs[i]), float(scores[i]), query, kind, wanted)
+            self._evidence(int(docs[i]), float(scores[i]), query, kind, wanted, total)
             for i in _best_first(scores, docs, limit)
         ]
 
@@ -708,9 +708,18 @@ class FactIndex:
         return self.paragraph_sentences[_ranges(starts, ends)]
 
     def _evidence(
-        self, index: int, score: float, query: list[QueryTerm], kind: str | None, wanted: frozenset[int]
+        self,
+        index: int,
+        score: float,
+        query: list[QueryTerm],
+        kind: str | None,
+        wanted: frozenset[int],
+        total: float,
     ) -> Candidate:
-        """How much of the question fact ``index`` covers. ``wanted``: every variant of the query."""
+        """How much of the question fact ``index`` covers.
+
+        ``wanted``: every variant of the query; ``total``: the query's weight (1 when it has none).
+        """
         paragraph = int(self.paragraph_of[index])
         # One read of the paragraph's terms gives the sentence's, the previous sentence's and the
         # paragraph's; only the query's own terms matter below, so each set holds just those.
@@ -729,7 +738,6 @@ class FactIndex:
         )
         context = wanted.intersection(paragraph_terms)
         inherits = bool(self.inherits[index])
-        total = sum(q.weight for q in query) or 1.0
         covered = 0.0
         covered_context = 0.0
         matched: set[str] = set()
@@ -737,21 +745,26 @@ class FactIndex:
         missing_numbers: list[str] = []
         names_not_in_sentence = 0
         names_only_not_in_sentence = 0
-        for qt in query:
+        in_own = [False] * len(query)  # does a variant of each query word stand in ``own``
+        for number, qt in enumerate(query):
             in_sentence = in_context = 0.0  # the best weight of a variant found there
             in_previous = False
             for term, weight in qt.variants:
                 if term in own:
-                    in_sentence = max(in_sentence, weight)
-                elif inherits and term in previous:
-                    in_sentence = max(in_sentence, INHERITED_COVERAGE * weight)
+                    in_own[number] = True
+                    if weight > in_sentence:
+                        in_sentence = weight
+                elif inherits and term in previous and INHERITED_COVERAGE * weight > in_sentence:
+                    in_sentence = INHERITED_COVERAGE * weight
                 if term in context and weight > in_context:
                     in_context = weight
                 in_previous = in_previous or term in previous
             if in_sentence:
                 matched.add(qt.key)
-            covered += qt.weight * in_sentence
-            covered_context += qt.weight * max(in_sentence, 0.8 * in_context)
+                covered += qt.weight * in_sentence
+            covered_context += qt.weight * (
+                in_sentence if in_sentence > 0.8 * in_context else 0.8 * in_context
+            )
             if qt.is_number and not in_context:
                 missing_numbers.append(qt.surface)
             elif qt.is_name and qt.rare and not in_context:
@@ -761,15 +774,18 @@ class FactIndex:
                 names_not_in_sentence += 1
                 names_only_not_in_sentence += qt.is_name
         together = 0.0
-        if own and len(query) > 1:
+        # Two neighbouring query words close together in the sentence; only pairs both found count.
+        pairs = [n for n in range(len(query) - 1) if in_own[n] and in_own[n + 1]]
+        if pairs:
             positions: dict[int, list[int]] = defaultdict(list)
             for position, term_id in enumerate(sentence_terms):
                 if term_id in own:
                     positions[term_id].append(position)
-            at = [[p for t, _ in qt.variants for p in positions.get(t, ())] for qt in query]
-            for (one, one_at), (next_one, next_at) in itertools.pairwise(zip(query, at, strict=True)):
-                if one_at and next_at and any(0 < b - a <= 2 for a in one_at for b in next_at):
-                    together += one.weight + next_one.weight
+            for n in pairs:
+                one_at = [p for t, _ in query[n].variants for p in positions.get(t, ())]
+                next_at = [p for t, _ in query[n + 1].variants for p in positions.get(t, ())]
+                if any(0 < b - a <= 2 for a in one_at for b in next_at):
+                    together += query[n].weight + query[n + 1].weight
         return Candidate(
             proximity=together / total,
             index=index,
