@@ -26,7 +26,7 @@ from bot.answers import (
 )
 from bot.errors import IndexMissingError
 from bot.facts import ALIASES_FILE, collector_paused, facts_paths, load_facts_files, load_vocabulary
-from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm
+from bot.matching import MAX_PROXIMITY, Analyzer, Candidate, FactIndex, QueryTerm, Ranked
 from bot.model import Answer, ArticleInfo, Fact, Source, Span
 
 logger = logging.getLogger(__name__)
@@ -142,10 +142,10 @@ class Engine:
         kind = question_type(text)
         bounds = year_bounds(text)
         query = self._index.query_terms(text)
-        candidates = self._index.search(query, kind=kind)
-        choice = self._choose(candidates, query, kind, bounds, text) if _mostly_known(query) else None
+        ranked = self._index.search(query, kind=kind)
+        choice = self._choose(ranked, query, kind, bounds, text) if _mostly_known(query) else None
         if choice is None:
-            return self._decline(text, candidates)
+            return self._decline(text, ranked)
         candidate, confidence = choice
         fact = self._index.fact(candidate.index)
         hits = self._hits(candidate.index, _hit_weights(query))
@@ -171,20 +171,34 @@ class Engine:
 
     def _choose(
         self,
-        candidates: list[Candidate],
+        ranked: list[Ranked],
         query: list[QueryTerm],
         kind: str | None,
         bounds: tuple[int | None, int | None],
         question: str,
     ) -> tuple[Candidate, float] | None:
-        if not candidates:
+        """The ranked fact that best answers the question, with its confidence (None to decline).
+
+        A fact's rank is its score, lowered for what the question has that its sentence lacks, plus
+        bonuses of at most ``headroom``: once a fact's score plus that cannot beat the best rank so
+        far, no fact after it can either, so their evidence is never computed.
+        """
+        if not ranked:
             return None
-        top = candidates[0].score
+        top = ranked[0].score
         asks = bool(_WH_RE.search(question))
         wants_list = bool(_LIST_QUESTION_RE.search(question))
+        bonus = VALUE_TYPE_BONUS if kind in STRICT_TYPES else TYPE_BONUS
+        headroom = top * (
+            LIST_BONUS * wants_list + (bonus if kind is not None else 0.0) + PROXIMITY_BONUS * MAX_PROXIMITY
+        )
+        headroom += 1e-9 * top  # float rounding
         best: tuple[float, Candidate, float] | None = None
         weights = _hit_weights(query)
-        for candidate in candidates:
+        for hit in ranked:
+            if best is not None and hit.score + headroom < best[0]:
+                break
+            candidate = self._index.evidence(hit, query, kind)
             typed = self._answer_span_quality(
                 candidate.index, weights, kind, bounds, candidate.names_only_not_in_sentence > 0
             )
@@ -195,7 +209,6 @@ class Engine:
             ) ** candidate.names_not_in_sentence
             if wants_list and _ENUMERATION_RE.search(self._index.quote(candidate.index)):
                 rank += LIST_BONUS * top
-            bonus = VALUE_TYPE_BONUS if kind in STRICT_TYPES else TYPE_BONUS
             rank += bonus * top * typed + PROXIMITY_BONUS * top * candidate.proximity
             if best is None or rank > best[0]:
                 best = (rank, candidate, confidence)
@@ -287,11 +300,11 @@ class Engine:
             quality *= 0.5  # an amount or a date, but of something the question does not name
         return quality
 
-    def _decline(self, question: str, candidates: list[Candidate]) -> Answer:
+    def _decline(self, question: str, ranked: list[Ranked]) -> Answer:
         suggestions: list[str] = []
         seen: set[str] = set()
-        for candidate in candidates:
-            suggestion = self._suggestion(self._index.fact(candidate.index))
+        for hit in ranked:
+            suggestion = self._suggestion(self._index.fact(hit.index))
             if suggestion.lower() not in seen:
                 seen.add(suggestion.lower())
                 suggestions.append(suggestion)

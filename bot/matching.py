@@ -178,8 +178,21 @@ class QueryTerm:
 
 
 @dataclass(frozen=True)
+class Ranked:
+    """A fact the search ranked among the best, on its score alone."""
+
+    index: int
+    score: float
+
+
+# Proximity sums the weights of each close pair of neighbouring query words, so a word in the
+# middle counts twice: it never reaches this share of the query's weight.
+MAX_PROXIMITY = 2.0
+
+
+@dataclass(frozen=True)
 class Candidate:
-    """A fact the search ranked high, with the evidence the answer builder needs."""
+    """A ranked fact with the evidence the answer builder needs."""
 
     index: int
     score: float
@@ -643,8 +656,8 @@ class FactIndex:
 
     def search(
         self, query: list[QueryTerm], limit: int = CANDIDATES, kind: str | None = None
-    ) -> list[Candidate]:
-        """The best facts for the question, best first (equal scores in fact order), with evidence.
+    ) -> list[Ranked]:
+        """The best facts for the question, best first (equal scores in fact order).
 
         A fact scores its sentence's BM25, plus PARAGRAPH_WEIGHT times its paragraph's, plus its
         curated questions'. Only the facts that can be among the best are scored in full: those a
@@ -667,16 +680,20 @@ class FactIndex:
                         from_questions[index] = 0.0
                 read.append(asked)
 
+        # Each paragraph's share of its facts' scores (np.take gathers faster than indexing).
+        share = PARAGRAPH_WEIGHT * paragraph if paragraph is not None else np.zeros(0, dtype=np.float32)
+
         def combined_at(docs: np.ndarray) -> np.ndarray:
-            scores = np.zeros(len(docs), dtype=np.float32)
             if sentence is not None:
-                scores += sentence[docs]
+                scores = np.take(sentence, docs)
+            else:
+                scores = np.zeros(len(docs), dtype=np.float32)
             if paragraph is not None:
-                scores += PARAGRAPH_WEIGHT * paragraph[self.paragraph_of[docs]]
+                scores += np.take(share, np.take(self.paragraph_of, docs))
             if inherited is not None:
-                scores += INHERITED_WEIGHT * inherited[docs]
+                scores += INHERITED_WEIGHT * np.take(inherited, docs)
             if from_questions is not None:
-                scores += QUESTIONS_WEIGHT * from_questions[docs]
+                scores += QUESTIONS_WEIGHT * np.take(from_questions, docs)
             return scores
 
         # Every fact a query term touches is in ``read`` (up to once per list), so the limit-th best
@@ -690,16 +707,10 @@ class FactIndex:
         # the limit best facts.
         best = _sorted_unique(touched[scores >= _kth_best(scores, limit * len(read))]) if read else touched
         floor = _kth_best(combined_at(best), limit)
-        share = PARAGRAPH_WEIGHT * paragraph if paragraph is not None else np.zeros(0, dtype=np.float32)
         rich = np.flatnonzero(share >= floor) if floor > 0 else np.flatnonzero(share > 0)
         docs = _sorted_unique(np.concatenate([touched[scores >= floor], self._sentences_in(rich)]))
         scores = combined_at(docs)
-        wanted = frozenset(t for qt in query for t, _ in qt.variants)
-        total = sum(q.weight for q in query) or 1.0
-        return [
-            self._evidence(int(docs[i]), float(scores[i]), query, kind, wanted, total)
-            for i in _best_first(scores, docs, limit)
-        ]
+        return [Ranked(int(docs[i]), float(scores[i])) for i in _best_first(scores, docs, limit)]
 
     def _sentences_in(self, paragraphs: np.ndarray) -> np.ndarray:
         """The facts of these paragraphs."""
@@ -707,19 +718,12 @@ class FactIndex:
         ends = self.paragraph_sentence_offsets[paragraphs + 1]
         return self.paragraph_sentences[_ranges(starts, ends)]
 
-    def _evidence(
-        self,
-        index: int,
-        score: float,
-        query: list[QueryTerm],
-        kind: str | None,
-        wanted: frozenset[int],
-        total: float,
-    ) -> Candidate:
-        """How much of the question fact ``index`` covers.
-
-        ``wanted``: every variant of the query; ``total``: the query's weight (1 when it has none).
-        """
+    def evidence(self, ranked: Ranked, query: list[QueryTerm], kind: str | None) -> Candidate:
+        """How much of the question a ranked fact covers (``coverage`` and ``context_coverage`` are
+        shares of the query's weight, at most 1; ``proximity`` is at most MAX_PROXIMITY)."""
+        index, score = ranked.index, ranked.score
+        wanted = frozenset(t for qt in query for t, _ in qt.variants)
+        total = sum(q.weight for q in query) or 1.0
         paragraph = int(self.paragraph_of[index])
         # One read of the paragraph's terms gives the sentence's, the previous sentence's and the
         # paragraph's; only the query's own terms matter below, so each set holds just those.

@@ -20,7 +20,7 @@ from bot.build import build_index
 from bot.engine import Engine
 from bot.errors import IndexMissingError
 from bot.facts import load_facts_files, load_vocabulary
-from bot.matching import Analyzer, FactIndex
+from bot.matching import MAX_PROXIMITY, Analyzer, FactIndex
 from bot.model import Answer
 from bot.text import fold
 from tests.support.facts_files import copy_index, curate, fact_with, move_first_fact_to_end
@@ -379,6 +379,22 @@ def test_a_new_article_declines_what_it_does_not_say(lantern_engine: Engine, que
     answer = lantern_engine.ask(question)
     assert not answer.answered, f"answered {question!r} with {answer.answer!r}"
     assert 1 <= len(answer.suggestions) <= 3
+
+
+def test_evidence_stays_within_the_bounds_the_reranking_relies_on(lantern_engine: Engine) -> None:
+    """Coverage is a share of the question's weight; proximity counts a word between two others twice,
+    so three words in a row pass 1, but never MAX_PROXIMITY (re-ranking stops early on these bounds)."""
+    index = lantern_engine._index
+    query = index.query_terms("Vessan School of Crafts")
+    [best, *others] = index.search(query)
+    evidence = index.evidence(best, query, None)
+    assert "Vessan School of Crafts" in index.quote(best.index)
+    assert evidence.coverage == pytest.approx(1.0)
+    assert 1.0 < evidence.proximity <= MAX_PROXIMITY
+    for ranked in others:
+        other = index.evidence(ranked, query, None)
+        assert 0.0 <= other.coverage <= other.context_coverage <= 1.0
+        assert 0.0 <= other.proximity <= MAX_PROXIMITY
 
 
 # -- known wrong answers --------------------------------------------------------------------------

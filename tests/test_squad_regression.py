@@ -76,3 +76,25 @@ def test_unindexed_article_questions_are_declined(squad_engine) -> None:
     assert declined >= DECLINE_FLOOR, (
         f"declined {declined:.1%} < floor {DECLINE_FLOOR:.0%}; e.g. {answered[:3]}"
     )
+
+
+def test_skipping_facts_that_cannot_win_changes_no_answer(squad_engine, monkeypatch) -> None:
+    """The engine stops re-ranking once a fact's score plus the most its evidence can add cannot beat
+    the best rank so far. With that ceiling lifted every candidate is re-ranked: same answers."""
+    engine, articles = squad_engine
+    questions = [qa["question"] for qa in _questions(articles[0]) + _questions(articles[1])]
+    index = engine._index
+    evidence = type(index).evidence
+    calls = []
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return evidence(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(index), "evidence", counted)
+    skipping = [engine.ask(q) for q in questions]
+    skipping_calls = len(calls)
+    monkeypatch.setattr("bot.engine.MAX_PROXIMITY", 1e9)
+    calls.clear()
+    assert [engine.ask(q) for q in questions] == skipping
+    assert skipping_calls < 0.8 * len(calls), "the ceiling should spare most questions some re-ranking"
