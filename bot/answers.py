@@ -111,6 +111,35 @@ def head_word(question: str) -> str | None:
     return match.group(1) if match else None
 
 
+# "This process is called annealing." names what the sentence before it describes.
+_NAMING_RE = re.compile(
+    r"^(?P<subject>(?:this|these|such|that|those|it|they)\b[^.;:,]{0,40}?)\s+"
+    r"(?:is|are|was|were|became|becomes)\s+(?:\w+ly\s+|also\s+|now\s+|then\s+)?"
+    r"(?:called|known as|termed|named|referred to as)\s+(?!(?:for|after)\b)",
+    re.IGNORECASE,
+)
+_ASKS_NAME_RE = re.compile(
+    r"\b(?:called|known as|termed|named|name (?:for|of)|what term)\b|\bwhat (?:is|was|are|were) the name\b"
+)
+MAX_NAME_WORDS = 8
+
+
+def name_given(question: str, quote: str) -> str | None:
+    """The name a sentence like "This process is called annealing." gives, when the question asks
+    for a name ("what is ... called?") or for its noun ("what process ...?"); else None."""
+    match = _NAMING_RE.match(quote)
+    if match is None:
+        return None
+    head = head_word(question)
+    asks = _ASKS_NAME_RE.search(fold(question).lower()) or (
+        head and re.search(rf"\b{re.escape(head)}\b", match.group("subject"), re.IGNORECASE)
+    )
+    if not asks:
+        return None
+    name = re.split(r"[,;:(]|\s[–—-]\s", quote[match.end() :])[0].strip().rstrip(".!?").strip()
+    return name if 0 < len(name.split()) <= MAX_NAME_WORDS else None
+
+
 def question_type(question: str) -> str | None:
     """The kind of answer a question wants (``date``, ``money``, ``person``...), or None for any."""
     text = fold(question).lower()

@@ -19,6 +19,7 @@ from bot.answers import (
     counts_a_question_word,
     extract,
     head_word,
+    name_given,
     question_type,
     span_fit,
     within_bounds,
@@ -147,21 +148,26 @@ class Engine:
         if choice is None:
             return self._decline(text, ranked)
         candidate, confidence = choice
-        fact = self._index.fact(candidate.index)
-        hits = self._hits(candidate.index, _hit_weights(query))
-        extraction = extract(
-            fact,
-            self._index.term_positions(candidate.index),
-            hits,
-            kind,
-            self._span_overlap(candidate.index, hits),
-            bounds,
-            self._head_key(text, query),
-        )
+        named = self._named_next(candidate.index, text)
+        if named is not None:  # "What is ... called?" and the next sentence says "This is called X."
+            index, short = named
+        else:
+            index = candidate.index
+            hits = self._hits(index, _hit_weights(query))
+            short = extract(
+                self._index.fact(index),
+                self._index.term_positions(index),
+                hits,
+                kind,
+                self._span_overlap(index, hits),
+                bounds,
+                self._head_key(text, query),
+            ).text
+        fact = self._index.fact(index)
         return Answer(
             question=text,
             answered=True,
-            answer=extraction.text,
+            answer=short,
             quote=fact.quote,
             source=self.source(fact),
             confidence=confidence,
@@ -238,6 +244,16 @@ class Engine:
             if kind in VALUE_TYPES and candidate.names_only_not_in_sentence:
                 confidence *= SUBJECT_MISSING_PENALTY
         return max(0.0, confidence)
+
+    def _named_next(self, index: int, question: str) -> tuple[int, str] | None:
+        """The paragraph's next fact and the name it gives, when it names what the question asks
+        about and what fact ``index`` describes ("This process is called annealing.")."""
+        following = index + 1
+        paragraph_of = self._index.paragraph_of
+        if following >= len(self._index) or paragraph_of[following] != paragraph_of[index]:
+            return None
+        name = name_given(question, self._index.quote(following))
+        return None if name is None else (following, name)
 
     @staticmethod
     def _head_key(question: str, query: list[QueryTerm]) -> str | None:

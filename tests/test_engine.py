@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
+from bot.answers import name_given
 from bot.articles import Article, load_articles
 from bot.build import build_index
 from bot.engine import Engine
@@ -453,6 +454,45 @@ def test_implicit_subjects_and_numbers_in_words(mill_engine: Engine, question: s
     answer = mill_engine.ask(question)
     assert answer.answered, f"declined {question!r}"
     assert expected in answer.answer
+
+
+GLASS = """\
+Glassblowers at the Ternholm works cool each finished vase slowly in a second oven over two days, so that strain in the glass can relax. This process is called annealing, and it keeps the vases from cracking.
+
+The red glass of the works takes its colour from a pinch of gold chloride in the melt. Its makers are named after the village of Ternholm, where the first furnace was lit in 1761.
+"""  # noqa: E501 - one paragraph per line, as articles are written
+
+
+@pytest.fixture(scope="module")
+def glass_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return engine_of_one_article(tmp_path_factory, "ternholm_glass", GLASS)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the slow cooling of a finished vase in a second oven called?",
+        "what is it called when glassblowers cool a vase slowly in a second oven",
+        "What process lets strain in the glass relax?",
+    ],
+)
+def test_the_sentence_that_names_what_the_question_describes_answers_it(
+    glass_engine: Engine, question: str
+) -> None:
+    """The question describes what one sentence says; the next one names it ("This is called X.")."""
+    answer = glass_engine.ask(question)
+    assert answer.answered, f"declined {question!r}"
+    assert answer.answer == "annealing"
+    assert answer.quote == "This process is called annealing, and it keeps the vases from cracking."
+    assert answer.source and answer.source.paragraph == 1
+
+
+def test_a_sentence_named_after_something_gives_no_name(glass_engine: Engine) -> None:
+    """ "Named after the village" says where a name comes from; the colour's sentence answers."""
+    answer = glass_engine.ask("What gives the red glass of the works its colour, and what is it called?")
+    assert answer.answered
+    assert "gold chloride" in answer.quote
+    assert name_given("What are the makers called?", "Its makers are named after the village.") is None
 
 
 def test_a_capitalised_unknown_word_is_a_name_not_a_typo(lantern_engine: Engine) -> None:
