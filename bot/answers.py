@@ -114,12 +114,27 @@ def head_word(question: str) -> str | None:
 # "This process is called annealing." names what the sentence before it describes.
 _NAMING_RE = re.compile(
     r"^(?P<subject>(?:this|these|such|that|those|it|they)\b[^.;:,]{0,40}?)\s+"
-    r"(?:is|are|was|were|became|becomes)\s+(?:\w+ly\s+|also\s+|now\s+|then\s+)?"
-    r"(?:called|known as|termed|named|referred to as)\s+(?!(?:for|after)\b)",
+    r"(?:is|are|was|were|became|becomes)\s+(?:\w+ly\s+|also\s+|now\s+|then\s+|often\s+|sometimes\s+)?"
+    r"(?:called|known as|termed|named|referred to as)\s",
     re.IGNORECASE,
 )
+# "named after the village", "called to court", "called off": no name follows.
+_NOT_A_NAME_RE = re.compile(
+    r"(?:for|after|by|in|on|upon|off|up|out|down|back|away|over|to|into|from|with|at|as|because|since|"
+    r"during|following)\b",
+    re.IGNORECASE,
+)
+# Where a name ends: punctuation, a dash, or a clause ("annealing because ...", "cullet and are ...").
+_NAME_END_RE = re.compile(
+    r"[,;:()]|\s[–—-]\s|\s(?:because|which|who|whom|whose|where|when|while|since|although|though|if|unless)\b"
+    r"|\sand\s(?:is|are|was|were|has|have|had|can|could|will|would|may|might|it|its|they|their|this)\b",
+    re.IGNORECASE,
+)
+# The question asks what something is called, not something else about a thing "now known as" X.
 _ASKS_NAME_RE = re.compile(
-    r"\b(?:called|known as|termed|named|name (?:for|of)|what term)\b|\bwhat (?:is|was|are|were) the name\b"
+    r"\b(?:called|known as|termed|named)\W*$"
+    r"|\b(?:is|are|was|were) (?:it|this|that|they|these|those) (?:called|known as|termed|named)\b"
+    r"|\bname (?:for|of|given to)\b|\bwhat (?:term|word)\b|\bwhat (?:is|was|are|were) the (?:name|term)\b"
 )
 MAX_NAME_WORDS = 8
 
@@ -134,9 +149,10 @@ def name_given(question: str, quote: str) -> str | None:
     asks = _ASKS_NAME_RE.search(fold(question).lower()) or (
         head and re.search(rf"\b{re.escape(head)}\b", match.group("subject"), re.IGNORECASE)
     )
-    if not asks:
+    rest = quote[match.end() :].lstrip()
+    if not asks or _NOT_A_NAME_RE.match(rest):
         return None
-    name = re.split(r"[,;:(]|\s[–—-]\s", quote[match.end() :])[0].strip().rstrip(".!?").strip()
+    name = _NAME_END_RE.split(rest, maxsplit=1)[0].strip(' .!?"“”‘’')
     return name if 0 < len(name.split()) <= MAX_NAME_WORDS else None
 
 

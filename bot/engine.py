@@ -148,8 +148,8 @@ class Engine:
         if choice is None:
             return self._decline(text, ranked)
         candidate, confidence = choice
-        named = self._named_next(candidate.index, text)
-        if named is not None:  # "What is ... called?" and the next sentence says "This is called X."
+        named = self._named(candidate.index, text, kind)
+        if named is not None:  # "What is ... called?" and a sentence says "This is called X."
             index, short = named
         else:
             index = candidate.index
@@ -186,19 +186,17 @@ class Engine:
         """The ranked fact that best answers the question, with its confidence (None to decline).
 
         A fact's rank is its score, lowered for what the question has that its sentence lacks, plus
-        bonuses of at most ``headroom``: once a fact's score plus that cannot beat the best rank so
-        far, no fact after it can either, so their evidence is never computed.
+        a ``_lift`` of at most ``headroom`` (the lift at its inputs' maxima: answer-type quality 1,
+        proximity MAX_PROXIMITY, a listing): once a fact's score plus that cannot beat the best rank
+        so far, no fact after it can either, so their evidence is never computed.
         """
         if not ranked:
             return None
         top = ranked[0].score
         asks = bool(_WH_RE.search(question))
         wants_list = bool(_LIST_QUESTION_RE.search(question))
-        bonus = VALUE_TYPE_BONUS if kind in STRICT_TYPES else TYPE_BONUS
-        headroom = top * (
-            LIST_BONUS * wants_list + (bonus if kind is not None else 0.0) + PROXIMITY_BONUS * MAX_PROXIMITY
-        )
-        headroom += 1e-9 * top  # float rounding
+        typed_at_most = 0.0 if kind is None else 1.0  # _answer_span_quality
+        headroom = _lift(top, kind, typed_at_most, MAX_PROXIMITY, wants_list) * (1 + 1e-9)  # and rounding
         best: tuple[float, Candidate, float] | None = None
         weights = _hit_weights(query)
         for hit in ranked:
@@ -213,9 +211,8 @@ class Engine:
             rank *= (
                 NAME_MISSING_FACTOR if asks else KEYWORD_NAME_MISSING_FACTOR
             ) ** candidate.names_not_in_sentence
-            if wants_list and _ENUMERATION_RE.search(self._index.quote(candidate.index)):
-                rank += LIST_BONUS * top
-            rank += bonus * top * typed + PROXIMITY_BONUS * top * candidate.proximity
+            lists = wants_list and bool(_ENUMERATION_RE.search(self._index.quote(candidate.index)))
+            rank += _lift(top, kind, typed, candidate.proximity, lists)
             if best is None or rank > best[0]:
                 best = (rank, candidate, confidence)
         if best is None or best[2] < CONFIDENCE_THRESHOLD:
@@ -245,9 +242,17 @@ class Engine:
                 confidence *= SUBJECT_MISSING_PENALTY
         return max(0.0, confidence)
 
-    def _named_next(self, index: int, question: str) -> tuple[int, str] | None:
-        """The paragraph's next fact and the name it gives, when it names what the question asks
-        about and what fact ``index`` describes ("This process is called annealing.")."""
+    def _named(self, index: int, question: str, kind: str | None) -> tuple[int, str] | None:
+        """When the question asks what something is called: the fact that names it and the name.
+
+        That is fact ``index`` itself ("This process is called annealing, and ...") or, when it
+        describes the thing, the paragraph's next fact. A curator's answer is never overridden.
+        """
+        if kind not in (None, "name") or self._index.curated_answer(index):
+            return None
+        name = name_given(question, self._index.quote(index))
+        if name is not None:
+            return index, name
         following = index + 1
         paragraph_of = self._index.paragraph_of
         if following >= len(self._index) or paragraph_of[following] != paragraph_of[index]:
@@ -403,6 +408,14 @@ def _hit_weights(query: list[QueryTerm]) -> dict[int, tuple[float, bool]]:
             if weight and term not in weights:
                 weights[term] = (qt.weight * weight, qt.is_name)
     return weights
+
+
+def _lift(top: float, kind: str | None, typed: float, proximity: float, lists: bool) -> float:
+    """What re-ranking adds to a fact's score (``top``: the best score): for a span of the wanted
+    type (``typed`` in 0..1), for the question's words standing together, for a list when a list
+    is asked for. It only grows with each input."""
+    bonus = VALUE_TYPE_BONUS if kind in STRICT_TYPES else TYPE_BONUS
+    return top * (bonus * typed + PROXIMITY_BONUS * proximity + (LIST_BONUS if lists else 0.0))
 
 
 def _mostly_known(query: list[QueryTerm]) -> bool:

@@ -482,6 +482,10 @@ class FactIndex:
     def quote(self, index: int) -> str:
         return self._rows[index][3]
 
+    def curated_answer(self, index: int) -> str | None:
+        """The short answer a curator wrote for the fact at ``index``, if any."""
+        return self._rows[index][5]
+
     def terms_of(self, index: int) -> np.ndarray:
         """The term ids of a fact's sentence, in order."""
         return self.terms[self.term_offsets[index] : self.term_offsets[index + 1]]

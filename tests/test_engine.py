@@ -459,7 +459,9 @@ def test_implicit_subjects_and_numbers_in_words(mill_engine: Engine, question: s
 GLASS = """\
 Glassblowers at the Ternholm works cool each finished vase slowly in a second oven over two days, so that strain in the glass can relax. This process is called annealing, and it keeps the vases from cracking.
 
-The red glass of the works takes its colour from a pinch of gold chloride in the melt. Its makers are named after the village of Ternholm, where the first furnace was lit in 1761.
+The red glass of the works takes its colour from a pinch of gold chloride in the melt. Its makers are named after the village of Ternholm, where the first furnace was lit.
+
+The company was founded by Jon Ternholm in 1761 and still trades from the village. It is now known as Ternholm Glass.
 """  # noqa: E501 - one paragraph per line, as articles are written
 
 
@@ -471,15 +473,17 @@ def glass_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 @pytest.mark.parametrize(
     "question",
     [
+        # The question describes what one sentence says; the next one names it.
         "What is the slow cooling of a finished vase in a second oven called?",
         "what is it called when glassblowers cool a vase slowly in a second oven",
         "What process lets strain in the glass relax?",
+        # The naming sentence itself is the best match.
+        "What is the process that keeps the vases from cracking called?",
     ],
 )
-def test_the_sentence_that_names_what_the_question_describes_answers_it(
+def test_a_sentence_that_names_what_the_question_describes_gives_the_name(
     glass_engine: Engine, question: str
 ) -> None:
-    """The question describes what one sentence says; the next one names it ("This is called X.")."""
     answer = glass_engine.ask(question)
     assert answer.answered, f"declined {question!r}"
     assert answer.answer == "annealing"
@@ -487,12 +491,61 @@ def test_the_sentence_that_names_what_the_question_describes_answers_it(
     assert answer.source and answer.source.paragraph == 1
 
 
-def test_a_sentence_named_after_something_gives_no_name(glass_engine: Engine) -> None:
-    """ "Named after the village" says where a name comes from; the colour's sentence answers."""
-    answer = glass_engine.ask("What gives the red glass of the works its colour, and what is it called?")
-    assert answer.answered
-    assert "gold chloride" in answer.quote
-    assert name_given("What are the makers called?", "Its makers are named after the village.") is None
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When was the company founded by Jon Ternholm, now known as Ternholm Glass?", "1761"),
+        ("Who founded the company now called Ternholm Glass?", "Jon Ternholm"),
+        ("How many days do glassblowers cool a vase in the process known as annealing?", "two days"),
+        ("What village does the company now known as Ternholm Glass trade from?", "village"),
+    ],
+)
+def test_a_name_in_a_question_about_something_else_is_not_the_answer(
+    glass_engine: Engine, question: str, expected: str
+) -> None:
+    """ "now known as Ternholm Glass" describes the company; the question asks a date, a person, a count."""
+    answer = glass_engine.ask(question)
+    assert answer.answered, f"declined {question!r}"
+    assert expected in answer.answer
+    assert expected in answer.quote
+
+
+def test_a_curated_answer_is_kept_over_the_next_sentences_name(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "ternholm_glass.txt").write_text(GLASS, encoding="utf-8")
+    build_index(tmp_path / "seeds", tmp_path / "facts")
+    [path] = sorted((tmp_path / "facts").glob("*.yaml"))
+    cooling = fact_with(path, "cool each finished vase")
+    curate(path, cooling["id"], answer="slow cooling over two days")
+    answer = Engine.load(tmp_path / "facts", tmp_path / "seeds").ask(
+        "What is the slow cooling of a finished vase in a second oven called?"
+    )
+    assert answer.answer == "slow cooling over two days"
+    assert answer.fact_id == cooling["id"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("This is called antigenic variation.", "antigenic variation"),
+        ("Such problems are often called NP-intermediate problems.", "NP-intermediate problems"),
+        ("These are called cullet and are melted again.", "cullet"),
+        ("This is called annealing because it relieves strain.", "annealing"),
+        ("It is called “Freedom Edges.”", "Freedom Edges"),
+        # Where a name comes from, or a verb with "called": no name.
+        ("They are named after the village of Ternholm.", None),
+        ("They are named  after the village.", None),
+        ("They were named for their star shape.", None),
+        ("They were called to court in 1899 over unpaid taxes.", None),
+        ("That meeting was called off.", None),
+        ("The process is called annealing.", None),  # not about the sentence before
+    ],
+)
+def test_the_name_a_sentence_gives(sentence: str, name: str | None) -> None:
+    assert name_given("What are they called?", sentence) == name
+    if name is not None:
+        assert name in sentence
+        assert name_given("When were they made?", sentence) is None
 
 
 def test_a_capitalised_unknown_word_is_a_name_not_a_typo(lantern_engine: Engine) -> None:

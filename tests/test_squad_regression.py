@@ -82,7 +82,8 @@ def test_skipping_facts_that_cannot_win_changes_no_answer(squad_engine, monkeypa
     """The engine stops re-ranking once a fact's score plus the most its evidence can add cannot beat
     the best rank so far. With that ceiling lifted every candidate is re-ranked: same answers."""
     engine, articles = squad_engine
-    questions = [qa["question"] for qa in _questions(articles[0]) + _questions(articles[1])]
+    # Every question of the first three articles, answerable or not, indexed or not.
+    questions = [qa["question"] for article in articles[:3] for qa in _questions(article, answerable=False)]
     index = engine._index
     evidence = type(index).evidence
     calls = []
@@ -98,3 +99,30 @@ def test_skipping_facts_that_cannot_win_changes_no_answer(squad_engine, monkeypa
     calls.clear()
     assert [engine.ask(q) for q in questions] == skipping
     assert skipping_calls < 0.8 * len(calls), "the ceiling should spare most questions some re-ranking"
+
+
+def test_what_re_ranking_adds_stays_within_its_ceiling(squad_engine) -> None:
+    """The ceiling is what re-ranking adds at its inputs' maxima: coverage 1 (it only lowers a
+    score), answer-type quality 1 and MAX_PROXIMITY. Every candidate of every question stays within."""
+    from bot.answers import question_type, year_bounds
+    from bot.engine import _hit_weights
+    from bot.matching import MAX_PROXIMITY
+
+    engine, articles = squad_engine
+    index = engine._index
+    checked = 0
+    for article in articles[:3]:
+        for qa in _questions(article, answerable=False):
+            question = " ".join(qa["question"].split())
+            kind, bounds = question_type(question), year_bounds(question)
+            query = index.query_terms(question)
+            weights = _hit_weights(query)
+            for hit in index.search(query, kind=kind):
+                candidate = index.evidence(hit, query, kind)
+                assert 0.0 <= candidate.coverage <= candidate.context_coverage <= 1.0, question
+                assert 0.0 <= candidate.proximity <= MAX_PROXIMITY, question
+                for subject_missing in (False, True):
+                    typed = engine._answer_span_quality(hit.index, weights, kind, bounds, subject_missing)
+                    assert 0.0 <= typed <= 1.0, question
+                checked += 1
+    assert checked > 1000
