@@ -324,13 +324,20 @@ The largest lantern, called “The Grey Heron”, weighs 310 kilograms and was b
 """  # noqa: E501 - one paragraph per line, as articles are written
 
 
-def engine_of_one_article(tmp_path_factory: pytest.TempPathFactory, stem: str, text: str) -> Engine:
-    """An engine over a fresh index of the single article ``text``, saved as seeds/<stem>.txt."""
-    root = tmp_path_factory.mktemp(stem)
+def index_of_one_article(root: Path, stem: str, text: str) -> Path:
+    """Save ``text`` as root/seeds/<stem>.txt and build its index; the facts file's path."""
     (root / "seeds").mkdir()
     (root / "seeds" / f"{stem}.txt").write_text(text, encoding="utf-8")
     report = build_index(root / "seeds", root / "facts")
     assert report.articles == 1
+    [path] = sorted((root / "facts").glob("*.yaml"))
+    return path
+
+
+def engine_of_one_article(tmp_path_factory: pytest.TempPathFactory, stem: str, text: str) -> Engine:
+    """An engine over a fresh index of the single article ``text``."""
+    root = tmp_path_factory.mktemp(stem)
+    index_of_one_article(root, stem, text)
     return Engine.load(root / "facts", root / "seeds")
 
 
@@ -511,10 +518,7 @@ def test_a_name_in_a_question_about_something_else_is_not_the_answer(
 
 
 def test_a_curated_answer_is_kept_over_the_next_sentences_name(tmp_path: Path) -> None:
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "ternholm_glass.txt").write_text(GLASS, encoding="utf-8")
-    build_index(tmp_path / "seeds", tmp_path / "facts")
-    [path] = sorted((tmp_path / "facts").glob("*.yaml"))
+    path = index_of_one_article(tmp_path, "ternholm_glass", GLASS)
     cooling = fact_with(path, "cool each finished vase")
     curate(path, cooling["id"], answer="slow cooling over two days")
     answer = Engine.load(tmp_path / "facts", tmp_path / "seeds").ask(

@@ -56,6 +56,11 @@ def _questions(article: dict, answerable: bool = True) -> list[dict]:
     return [qa for qa in qas if not qa.get("is_impossible") and qa["answers"]] if answerable else qas
 
 
+def _every_question(articles: list[dict]) -> list[str]:
+    """Every question of the first three articles, answerable or not, indexed or not."""
+    return [qa["question"] for article in articles[:3] for qa in _questions(article, answerable=False)]
+
+
 def test_top1_hit_rate_on_indexed_articles(squad_engine) -> None:
     engine, articles = squad_engine
     qas = _questions(articles[0]) + _questions(articles[1])
@@ -82,8 +87,7 @@ def test_skipping_facts_that_cannot_win_changes_no_answer(squad_engine, monkeypa
     """The engine stops re-ranking once a fact's score plus the most its evidence can add cannot beat
     the best rank so far. With that ceiling lifted every candidate is re-ranked: same answers."""
     engine, articles = squad_engine
-    # Every question of the first three articles, answerable or not, indexed or not.
-    questions = [qa["question"] for article in articles[:3] for qa in _questions(article, answerable=False)]
+    questions = _every_question(articles)
     index = engine._index
     evidence = type(index).evidence
     calls = []
@@ -111,18 +115,17 @@ def test_what_re_ranking_adds_stays_within_its_ceiling(squad_engine) -> None:
     engine, articles = squad_engine
     index = engine._index
     checked = 0
-    for article in articles[:3]:
-        for qa in _questions(article, answerable=False):
-            question = " ".join(qa["question"].split())
-            kind, bounds = question_type(question), year_bounds(question)
-            query = index.query_terms(question)
-            weights = _hit_weights(query)
-            for hit in index.search(query, kind=kind):
-                candidate = index.evidence(hit, query, kind)
-                assert 0.0 <= candidate.coverage <= candidate.context_coverage <= 1.0, question
-                assert 0.0 <= candidate.proximity <= MAX_PROXIMITY, question
-                for subject_missing in (False, True):
-                    typed = engine._answer_span_quality(hit.index, weights, kind, bounds, subject_missing)
-                    assert 0.0 <= typed <= 1.0, question
-                checked += 1
+    for asked in _every_question(articles):
+        question = " ".join(asked.split())
+        kind, bounds = question_type(question), year_bounds(question)
+        query = index.query_terms(question)
+        weights = _hit_weights(query)
+        for hit in index.search(query, kind=kind):
+            candidate = index.evidence(hit, query, kind)
+            assert 0.0 <= candidate.coverage <= candidate.context_coverage <= 1.0, question
+            assert 0.0 <= candidate.proximity <= MAX_PROXIMITY, question
+            for subject_missing in (False, True):
+                typed = engine._answer_span_quality(hit.index, weights, kind, bounds, subject_missing)
+                assert 0.0 <= typed <= 1.0, question
+            checked += 1
     assert checked > 1000
