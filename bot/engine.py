@@ -29,6 +29,7 @@ from bot.errors import IndexMissingError
 from bot.facts import ALIASES_FILE, collector_paused, facts_paths, load_facts_files, load_vocabulary
 from bot.matching import MAX_PROXIMITY, Analyzer, Candidate, FactIndex, QueryTerm, Ranked
 from bot.model import Answer, ArticleInfo, Fact, Source, Span
+from bot.text import common_english
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,13 @@ logger = logging.getLogger(__name__)
 # question's weight (sentence and paragraph averaged); 1.0 means 55% or more.
 CONFIDENCE_THRESHOLD = 0.5
 FULL_CONFIDENCE_COVERAGE = 0.55
-# A question whose words are mostly unknown to every article is about something else.
+# A question whose words are mostly unknown to every article is about something else. A common
+# English word written in lower case counts for this share: it may be a paraphrase ("shipped" for
+# "exported"), so it is answered, but only by a fact that matches the rest well: confidence at least
+# PARAPHRASE_CONFIDENCE_THRESHOLD, and two of the question's words.
 MAX_UNKNOWN_SHARE = 0.3
+COMMON_UNKNOWN_WEIGHT = 0.25
+PARAPHRASE_CONFIDENCE_THRESHOLD = 0.9
 NAME_MISSING_PENALTY = 0.5
 # The question asks for a date, an amount, a count... and the fact has none.
 STRICT_TYPE_PENALTY = 0.5
@@ -144,7 +150,10 @@ class Engine:
         bounds = year_bounds(text)
         query = self._index.query_terms(text)
         ranked = self._index.search(query, kind=kind)
-        choice = self._choose(ranked, query, kind, bounds, text) if _mostly_known(query) else None
+        threshold = _confidence_needed(query)
+        choice = None if threshold is None else self._choose(ranked, query, kind, bounds, text, threshold)
+        if choice is not None and threshold > CONFIDENCE_THRESHOLD and len(choice[0].matched) < 2:
+            choice = None  # a possible paraphrase, but one word in common is too little to go on
         if choice is None:
             return self._decline(text, ranked)
         candidate, confidence = choice
@@ -182,8 +191,10 @@ class Engine:
         kind: str | None,
         bounds: tuple[int | None, int | None],
         question: str,
+        threshold: float = CONFIDENCE_THRESHOLD,
     ) -> tuple[Candidate, float] | None:
-        """The ranked fact that best answers the question, with its confidence (None to decline).
+        """The ranked fact that best answers the question, with its confidence (None to decline:
+        nothing ranked, or the best confidence is below ``threshold``).
 
         A fact's rank is its score, lowered for what the question has that its sentence lacks, plus
         a ``_lift`` of at most ``headroom`` (the lift at its inputs' maxima: answer-type quality 1,
@@ -215,7 +226,7 @@ class Engine:
             rank += _lift(top, kind, typed, candidate.proximity, lists)
             if best is None or rank > best[0]:
                 best = (rank, candidate, confidence)
-        if best is None or best[2] < CONFIDENCE_THRESHOLD:
+        if best is None or best[2] < threshold:
             return None
         return best[1], best[2]
 
@@ -418,12 +429,25 @@ def _lift(top: float, kind: str | None, typed: float, proximity: float, lists: b
     return top * (bonus * typed + PROXIMITY_BONUS * proximity + (LIST_BONUS if lists else 0.0))
 
 
-def _mostly_known(query: list[QueryTerm]) -> bool:
-    """False when too much of the question is words no article uses: it is about something else."""
+def _confidence_needed(query: list[QueryTerm]) -> float | None:
+    """The confidence an answer needs, from the words of the question that no article uses.
+
+    None (decline) when they are too much of the question: it is about something else. When they
+    are only too much counting every word in full, but not with common English words in lower case
+    counted at COMMON_UNKNOWN_WEIGHT, it may be a paraphrase: PARAPHRASE_CONFIDENCE_THRESHOLD.
+    """
     total = sum(q.weight for q in query)
     if not total:
-        return False
-    return sum(q.weight for q in query if not q.known) / total <= MAX_UNKNOWN_SHARE
+        return None
+    unknown = [q for q in query if not q.known]
+    if sum(q.weight for q in unknown) <= MAX_UNKNOWN_SHARE * total:
+        return CONFIDENCE_THRESHOLD
+    common = common_english()
+    discounted = sum(
+        q.weight * (COMMON_UNKNOWN_WEIGHT if q.surface.islower() and q.surface in common else 1.0)
+        for q in unknown
+    )
+    return PARAPHRASE_CONFIDENCE_THRESHOLD if discounted <= MAX_UNKNOWN_SHARE * total else None
 
 
 def _cache_path(facts_dir: Path, paths: list[Path]) -> Path | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 import Stemmer
 
@@ -40,6 +41,13 @@ _FOLD_TABLE = str.maketrans(
 def fold(text: str) -> str:
     """Curly quotes, dashes and odd spaces folded to plain ASCII ones (same length)."""
     return text.translate(_FOLD_TABLE)
+
+
+@cache
+def common_english() -> frozenset[str]:
+    """The 10,000 most frequent English words, lower case (``bot/data/common_english.txt``)."""
+    text = (Path(__file__).parent / "data" / "common_english.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
 # Words that carry no topic. Question words are kept apart: they tell the answer type.

@@ -18,12 +18,17 @@ import yaml
 from bot.answers import name_given
 from bot.articles import Article, load_articles
 from bot.build import build_index
-from bot.engine import Engine
+from bot.engine import (
+    CONFIDENCE_THRESHOLD,
+    PARAPHRASE_CONFIDENCE_THRESHOLD,
+    Engine,
+    _confidence_needed,
+)
 from bot.errors import IndexMissingError
 from bot.facts import load_facts_files, load_vocabulary
 from bot.matching import MAX_PROXIMITY, Analyzer, FactIndex
 from bot.model import Answer
-from bot.text import fold
+from bot.text import common_english, fold
 from tests.support.facts_files import copy_index, curate, fact_with, move_first_fact_to_end
 
 MAX_ANSWER_WORDS = 35
@@ -591,3 +596,69 @@ def test_stored_term_positions_are_what_a_fresh_analysis_gives(repo_root: Path) 
         fresh = [(t.key, t.start, t.end, t.capitalized, t.surface) for t in index.analyzer.terms(fact.quote)]
         assert [s[:4] for s in stored] == [f[:4] for f in fresh], fact.id
         assert all(t.surface == fact.quote[t.start : t.end] for t in index.term_positions(i))
+
+
+ORCHARDS = """\
+The orchards around Velden grow nearly all of the valley's cherries, on about 3,000 hectares of terraced slopes. Most Velden cherries are exported to Norway by sea, in cooled containers.
+
+Picking starts in late June and lasts five weeks. The pickers are mostly students from the coastal towns.
+
+The Velden cooperative was founded in 1952 by eleven growers. It now sells jam and cherry brandy as well as fruit.
+"""  # noqa: E501 - one paragraph per line, as articles are written
+
+
+@pytest.fixture(scope="module")
+def orchard_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return engine_of_one_article(tmp_path_factory, "velden_orchards", ORCHARDS)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "establish" is in no article, but it is common English: it may say "founded" another way.
+        "When did growers establish the cooperative?",
+        "when did the growers establish the cooperative",
+    ],
+)
+def test_a_common_word_no_article_uses_may_be_a_paraphrase(orchard_engine: Engine, question: str) -> None:
+    answer = orchard_engine.ask(question)
+    assert answer.answered, f"declined {question!r}"
+    assert "1952" in (answer.answer or "")
+    assert answer.quote == "The Velden cooperative was founded in 1952 by eleven growers."
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # It matches "the Velden cooperative", but not well enough for a question with a word no
+        # article uses (confidence 0.8, under PARAPHRASE_CONFIDENCE_THRESHOLD).
+        "Who purchased the Velden cooperative?",
+        # One word in common ("Norway") is too little to go on.
+        "What is the capital of Norway?",
+        "When did Norwegian growers establish the cooperative?",
+        # Common words, about something else.
+        "Which sports are played in Velden's schools?",
+    ],
+)
+def test_a_question_with_words_no_article_uses_still_declines_a_weak_match(
+    orchard_engine: Engine, question: str
+) -> None:
+    answer = orchard_engine.ask(question)
+    assert not answer.answered, f"answered {question!r} with {answer.quote!r}"
+
+
+def test_only_a_common_word_in_lower_case_counts_less_for_being_unknown(orchard_engine: Engine) -> None:
+    """Lower-case "norwegian" may be a word the articles put another way; "Norwegian" names someone else."""
+    index = orchard_engine._index
+    lower = index.query_terms("When did norwegian growers establish the cooperative?")
+    capitalised = index.query_terms("When did Norwegian growers establish the cooperative?")
+    assert _confidence_needed(lower) == PARAPHRASE_CONFIDENCE_THRESHOLD
+    assert _confidence_needed(capitalised) is None
+    assert _confidence_needed(index.query_terms("When was the cooperative founded?")) == CONFIDENCE_THRESHOLD
+
+
+def test_common_english_is_the_10000_most_frequent_words_without_the_file_header() -> None:
+    words = common_english()
+    assert len(words) == 10_000
+    assert {"the", "experience", "shipped", "establish"} <= words
+    assert not any(word.startswith("#") or not word.islower() for word in words)
