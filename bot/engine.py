@@ -137,6 +137,7 @@ class Engine:
             if fact.questions
         }
         titles = {file.article: file.title for file in files}
+        index.set_titles(titles)
         urls = {file.article: file.url for file in files}
         logger.info("loaded %d facts from %d articles", len(facts), len(files))
         return cls(index, titles, urls)

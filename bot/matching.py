@@ -162,6 +162,9 @@ class Analyzer:
         return None
 
 
+_QUALIFIER_RE = re.compile(r"\([^()]*\)")
+
+
 @dataclass(frozen=True)
 class QueryTerm:
     """A question word with the index terms it may match and how much each counts."""
@@ -397,6 +400,8 @@ class FactIndex:
         # The answer kind each fact's curated questions ask for (set by the engine): a curated
         # "When is the summit?" says nothing about "Where did they meet?".
         self.question_kinds: dict[int, frozenset[str | None]] = {}
+        # Each article's title terms (set by the engine).
+        self.title_terms: dict[str, frozenset[int]] = {}
         n_terms = len(self.term_ids)
         self.sentence_postings = _bm25(self.terms, sentence_of_token, len(lengths), n_terms)
         self.idf = self.sentence_postings.idf
@@ -451,6 +456,15 @@ class FactIndex:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update({name: _with_builtin_dtypes(value) for name, value in state.items()})
+
+    def set_titles(self, titles: dict[str, str]) -> None:
+        """Record each article's title terms (by article id), less any "(...)" qualifier."""
+        self.title_terms = {
+            article: frozenset(
+                self.term_ids.get(t.key, -1) for t in self.analyzer.terms(_QUALIFIER_RE.sub(" ", title))
+            )
+            for article, title in titles.items()
+        }
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -745,6 +759,11 @@ class FactIndex:
             else frozenset()
         )
         context = wanted.intersection(paragraph_terms)
+        # A question that names an article's title ("Victoria" of "Victoria (Australia)") names
+        # what each of its sentences is about, named there or not.
+        title = self.title_terms.get(self._rows[index][1], frozenset())
+        if not title or not title <= wanted:
+            title = frozenset()
         inherits = bool(self.inherits[index])
         covered = 0.0
         covered_context = 0.0
@@ -773,12 +792,13 @@ class FactIndex:
             covered_context += qt.weight * (
                 in_sentence if in_sentence > 0.8 * in_context else 0.8 * in_context
             )
+            in_title = qt.is_name and any(term in title for term, _ in qt.variants)
             if qt.is_number and not in_context:
                 missing_numbers.append(qt.surface)
-            elif qt.is_name and qt.rare and not in_context:
+            elif qt.is_name and qt.rare and not in_context and not in_title:
                 missing_names.append(qt.surface)
             # "The three countries" in a sentence often names what the sentence before it did.
-            if (qt.is_name or qt.is_number) and not in_sentence and not in_previous:
+            if (qt.is_name or qt.is_number) and not in_sentence and not in_previous and not in_title:
                 names_not_in_sentence += 1
                 names_only_not_in_sentence += qt.is_name
         together = 0.0

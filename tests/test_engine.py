@@ -662,3 +662,47 @@ def test_common_english_is_the_10000_most_frequent_words_without_the_file_header
     assert len(words) == 10_000
     assert {"the", "experience", "shipped", "establish"} <= words
     assert not any(word.startswith("#") or not word.islower() for word in words)
+
+
+ISLAND = """\
+Kessel Island lies forty kilometres off the coast and has about 2,300 residents. Its harbour freezes for two months each winter.
+
+Fishing is the main trade. Last year, 4,100 tonnes of herring and 900 tonnes of cod were landed.
+
+The ferry service began in 1961. Ferries now run twice a day in summer.
+"""  # noqa: E501 - one paragraph per line, as articles are written
+
+
+@pytest.fixture(scope="module")
+def island_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return engine_of_one_article(tmp_path_factory, "kessel_island", ISLAND)
+
+
+@pytest.mark.parametrize(
+    ("question", "quote"),
+    [
+        (
+            "How many tonnes of herring were landed on Kessel Island last year?",
+            "Last year, 4,100 tonnes of herring and 900 tonnes of cod were landed.",
+        ),
+        ("When did the ferry service to Kessel Island begin?", "The ferry service began in 1961."),
+    ],
+)
+def test_a_question_naming_the_articles_title_needs_no_sentence_naming_it_again(
+    island_engine: Engine, question: str, quote: str
+) -> None:
+    answer = island_engine.ask(question)
+    assert answer.answered, f"declined {question!r}"
+    assert answer.quote == quote
+    assert answer.confidence == pytest.approx(1.0)
+
+
+def test_a_title_naming_several_things_is_not_what_each_sentence_is_about(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    title = "Herring, ferries and winters on Kessel Island and Varn"
+    (tmp_path / "seeds" / "kessel_island.md").write_text(f'---\ntitle: "{title}"\n---\n{ISLAND}', "utf-8")
+    build_index(tmp_path / "seeds", tmp_path / "facts")
+    engine = Engine.load(tmp_path / "facts", tmp_path / "seeds")
+    assert engine.articles()[0].title == title
+    answer = engine.ask("How many tonnes of herring were landed on Kessel Island last year?")
+    assert not answer.answered, answer.quote
