@@ -24,7 +24,8 @@ ANSWER_KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "amount": (frozenset({"count", "percent", "money"}), frozenset()),
     # "By how much did it grow?": a rate first, else an amount.
     "change": (frozenset({"percent"}), frozenset({"money", "count"})),
-    "count": (frozenset({"count"}), frozenset()),
+    # "How many Victorians are Catholic?": "26.7% of the Victorian population".
+    "count": (frozenset({"count"}), frozenset({"percent"})),
     "percent": (frozenset({"percent"}), frozenset()),
     "person": (frozenset({"person", "org"}), frozenset({"name", "place"})),
     "place": (frozenset({"place"}), frozenset({"name", "org"})),
@@ -41,7 +42,11 @@ _VERBS = r"is|was|are|were|did|does|do|has|have|had|will|would|can|could|should|
 _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
-        ("change", r"\bby how much\b"),
+        (
+            "change",
+            r"\bby how much\b|\bhow much (?:did|does|do|has|have|had|will|would)\b(?:\W+[\w'’-]+){0,8}?\W+"
+            r"(?:increase|grow|rise|fall|decline|drop|shrink|expand|change)(?:d|s|n)?\b",
+        ),
         (
             "percent",
             r"\b(?:what|which)\s+(?:percentage|percent|share|portion|proportion|fraction)\b"

@@ -53,6 +53,9 @@ def test_spans_that_are_not_values(sentence: str, not_expected: tuple[str, str])
         ("How much coal did the engine use?", "amount"),
         ("How much more land does the school own?", "amount"),
         ("By how much did ticket sales rise?", "change"),
+        ("How much did the town's population increase after the war?", "change"),
+        ("How much has the herring catch grown since 2020?", "change"),
+        ("How much did the town spend on the harbour?", "money"),
         ("What is Japan's defence budget?", "money"),
         ("What was the total cost of the project?", "money"),
         # The price is a detail of the question, not what it asks for.

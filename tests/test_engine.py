@@ -697,6 +697,16 @@ def test_a_question_naming_the_articles_title_needs_no_sentence_naming_it_again(
     assert answer.confidence == pytest.approx(1.0)
 
 
+def test_how_many_may_be_answered_by_a_share(tmp_path: Path) -> None:
+    path = index_of_one_article(
+        tmp_path, "kessel_island", ISLAND + "About 40% of the islanders fish for a living.\n"
+    )
+    engine = Engine.load(path.parent, tmp_path / "seeds")
+    answer = engine.ask("How many islanders fish for a living?")
+    assert answer.answered, "declined"
+    assert "40%" in (answer.answer or "")
+
+
 def test_a_title_naming_several_things_is_not_what_each_sentence_is_about(tmp_path: Path) -> None:
     (tmp_path / "seeds").mkdir()
     title = "Herring, ferries and winters on Kessel Island and Varn"
