@@ -359,7 +359,8 @@ def render(
         "- `.venv/bin/python -m bench.latency` — `engine.ask` percentiles on the seed index;"
         " one `factbot ask` process.",
         "- `.venv/bin/python -m bench.squad [--misses 20] [--cause neighbour] [--articles 2] [--no-peers]`"
-        " — SQuAD top-1 vs peers, declining splits, misses by cause.",
+        " — SQuAD top-1 vs peers, declining splits, misses by cause. `--data FILE` measures any"
+        " other SQuAD-format file the same way (articles the engine was never tuned on).",
         "- `.venv/bin/python -m bench.scale [--facts 10000]` — synthetic corpus: build, load, memory, latency"
         " vs bm25s.",
         "",
