@@ -37,6 +37,10 @@ FALLBACK_ONLY_TYPES = frozenset({"change"})
 STRICT_TYPES = frozenset({"date", "year", "day", "money", "amount", "change", "count", "percent"})
 # "How much" before a noun asks for a quantity of it ("how much coal"), not for money.
 _MONEY_NOUNS = r"money|funding|funds|cash|revenue|income|profit|debt|aid|capital|tax|taxes"
+_MONEY_VERBS = (
+    r"cost|costs|spend|spends|spent|pay|pays|paid|invest|invests|invested|charge|charged|earn|earned"
+    r"|raise|raised|save|saved|buy|bought|sell|sold|price|prices|budget|worth"
+)
 _VERBS = r"is|was|are|were|did|does|do|has|have|had|will|would|can|could|should|might|must"
 
 _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -44,8 +48,12 @@ _TYPE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for kind, pattern in (
         (
             "change",
-            r"\bby how much\b|\bhow much (?:did|does|do|has|have|had|will|would)\b(?:\W+[\w'’-]+){0,8}?\W+"
-            r"(?:increase|grow|rise|fall|decline|drop|shrink|expand|change)(?:d|s|n)?\b",
+            # "How much did the population grow?", but not "How much did it cost to expand?".
+            r"\bby how much\b|\bhow much (?:did|does|do|has|have|had|will|would)\b"
+            rf"(?!.*\b(?:{_MONEY_VERBS})\b)"
+            r"(?:\W+[\w'’-]+){0,7}?\W+(?!(?:to|the|a|an|its|their|his|her|in|of)\b)[\w'’-]+\W+"
+            r"(?:increase[ds]?|grow[sn]?|rise[ns]?|risen|fall(?:s|en)?|decline[ds]?|drop(?:s|ped)?"
+            r"|shr[iu]nk|shrinks|expand(?:s|ed)?|change[ds]?)\b",
         ),
         (
             "percent",

@@ -38,9 +38,9 @@ logger = logging.getLogger(__name__)
 CONFIDENCE_THRESHOLD = 0.5
 FULL_CONFIDENCE_COVERAGE = 0.55
 # A question whose words are mostly unknown to every article is about something else. A common
-# English word written in lower case counts for this share: it may be a paraphrase ("shipped" for
-# "exported"), so it is answered, but only by a fact that matches the rest well: confidence at least
-# PARAPHRASE_CONFIDENCE_THRESHOLD, and two of the question's words.
+# English word that is not a name counts COMMON_UNKNOWN_WEIGHT for this share: it may be a
+# paraphrase ("shipped" for "exported"), so it is answered, but only by a fact that matches the
+# rest well: confidence at least PARAPHRASE_CONFIDENCE_THRESHOLD, and two of the question's words.
 MAX_UNKNOWN_SHARE = 0.3
 COMMON_UNKNOWN_WEIGHT = 0.25
 PARAPHRASE_CONFIDENCE_THRESHOLD = 0.9
@@ -70,7 +70,7 @@ _ENUMERATION_RE = re.compile(
 COVERAGE_WEIGHT = 0.5
 PROXIMITY_BONUS = 0.2
 MAX_QUESTION_CHARS = 500
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 class Engine:
@@ -94,6 +94,7 @@ class Engine:
         index lives as long as the process, and a full collection walking its millions of objects
         would hold up an answer by about 0.1 s at 100,000 facts.
         """
+        common_english()  # read at start-up, so a broken install fails here and not in a question
         with collector_paused():
             engine = cls._load(facts_dir, seeds_dir)
             gc.freeze()
@@ -434,8 +435,8 @@ def _confidence_needed(query: list[QueryTerm]) -> float | None:
     """The confidence an answer needs, from the words of the question that no article uses.
 
     None (decline) when they are too much of the question: it is about something else. When they
-    are only too much counting every word in full, but not with common English words in lower case
-    counted at COMMON_UNKNOWN_WEIGHT, it may be a paraphrase: PARAPHRASE_CONFIDENCE_THRESHOLD.
+    are only too much counting every word in full, but not with common English words (names
+    excepted) counted at COMMON_UNKNOWN_WEIGHT, it may be a paraphrase: PARAPHRASE_CONFIDENCE_THRESHOLD.
     """
     total = sum(q.weight for q in query)
     if not total:
@@ -445,7 +446,8 @@ def _confidence_needed(query: list[QueryTerm]) -> float | None:
         return CONFIDENCE_THRESHOLD
     common = common_english()
     discounted = sum(
-        q.weight * (COMMON_UNKNOWN_WEIGHT if q.surface.islower() and q.surface in common else 1.0)
+        # The list is in lower case: a capitalised word ("Norwegian") is a name and counts in full.
+        q.weight * (COMMON_UNKNOWN_WEIGHT if q.surface.split("'")[0] in common else 1.0)
         for q in unknown
     )
     return PARAPHRASE_CONFIDENCE_THRESHOLD if discounted <= MAX_UNKNOWN_SHARE * total else None

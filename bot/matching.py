@@ -459,12 +459,11 @@ class FactIndex:
 
     def set_titles(self, titles: dict[str, str]) -> None:
         """Record each article's title terms (by article id), less any "(...)" qualifier."""
-        self.title_terms = {
-            article: frozenset(
-                self.term_ids.get(t.key, -1) for t in self.analyzer.terms(_QUALIFIER_RE.sub(" ", title))
-            )
-            for article, title in titles.items()
-        }
+        self.title_terms = {}
+        for article, title in titles.items():
+            keys = [t.key for t in self.analyzer.terms(_QUALIFIER_RE.sub(" ", title))]
+            if keys and all(key in self.term_ids for key in keys):
+                self.title_terms[article] = frozenset(self.term_ids[key] for key in keys)
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -760,9 +759,10 @@ class FactIndex:
         )
         context = wanted.intersection(paragraph_terms)
         # A question that names an article's title ("Victoria" of "Victoria (Australia)") names
-        # what each of its sentences is about, named there or not.
+        # what each of its sentences is about, named there or not: unless the sentence names
+        # someone or something else the question does not ("His daughter Ingrid ...").
         title = self.title_terms.get(self._rows[index][1], frozenset())
-        if not title or not title <= wanted:
+        if not title <= wanted or any(t in self.names and t not in wanted for t in sentence_terms):
             title = frozenset()
         inherits = bool(self.inherits[index])
         covered = 0.0

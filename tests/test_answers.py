@@ -56,6 +56,10 @@ def test_spans_that_are_not_values(sentence: str, not_expected: tuple[str, str])
         ("How much did the town's population increase after the war?", "change"),
         ("How much has the herring catch grown since 2020?", "change"),
         ("How much did the town spend on the harbour?", "money"),
+        ("How much did the town spend to expand the harbour?", "money"),
+        ("How much does it cost to change a tyre?", "money"),
+        ("How much did the rise in sea level cost?", "money"),
+        ("How much has the population fallen?", "change"),
         ("What is Japan's defence budget?", "money"),
         ("What was the total cost of the project?", "money"),
         # The price is a detail of the question, not what it asks for.

@@ -638,6 +638,9 @@ def test_a_common_word_no_article_uses_may_be_a_paraphrase(orchard_engine: Engin
         "When did Norwegian growers establish the cooperative?",
         # Common words, about something else.
         "Which sports are played in Velden's schools?",
+        # In lower case a name looks like any word, but no common word is a name.
+        "when was the german cooperative founded",
+        "when was the cooperative founded in florida",
     ],
 )
 def test_a_question_with_words_no_article_uses_still_declines_a_weak_match(
@@ -647,20 +650,22 @@ def test_a_question_with_words_no_article_uses_still_declines_a_weak_match(
     assert not answer.answered, f"answered {question!r} with {answer.quote!r}"
 
 
-def test_only_a_common_word_in_lower_case_counts_less_for_being_unknown(orchard_engine: Engine) -> None:
-    """Lower-case "norwegian" may be a word the articles put another way; "Norwegian" names someone else."""
+def test_only_a_common_word_that_is_not_a_name_counts_less_for_being_unknown(orchard_engine: Engine) -> None:
     index = orchard_engine._index
-    lower = index.query_terms("When did norwegian growers establish the cooperative?")
-    capitalised = index.query_terms("When did Norwegian growers establish the cooperative?")
-    assert _confidence_needed(lower) == PARAPHRASE_CONFIDENCE_THRESHOLD
-    assert _confidence_needed(capitalised) is None
+    assert _confidence_needed(index.query_terms("When did growers establish the cooperative?")) == (
+        PARAPHRASE_CONFIDENCE_THRESHOLD
+    )
+    # "norwegian" is frequent, but a name, in lower case or not.
+    for question in ("When did Norwegian growers establish it?", "when did norwegian growers establish it"):
+        assert _confidence_needed(index.query_terms(question)) is None, question
     assert _confidence_needed(index.query_terms("When was the cooperative founded?")) == CONFIDENCE_THRESHOLD
 
 
-def test_common_english_is_the_10000_most_frequent_words_without_the_file_header() -> None:
+def test_common_english_is_frequent_words_that_are_not_names_without_the_file_header() -> None:
     words = common_english()
-    assert len(words) == 10_000
+    assert 8_000 < len(words) < 10_000
     assert {"the", "experience", "shipped", "establish"} <= words
+    assert not {"german", "florida", "london", "norwegian"} & words
     assert not any(word.startswith("#") or not word.islower() for word in words)
 
 
@@ -707,12 +712,49 @@ def test_how_many_may_be_answered_by_a_share(tmp_path: Path) -> None:
     assert "40%" in (answer.answer or "")
 
 
-def test_a_title_naming_several_things_is_not_what_each_sentence_is_about(tmp_path: Path) -> None:
-    (tmp_path / "seeds").mkdir()
-    title = "Herring, ferries and winters on Kessel Island and Varn"
-    (tmp_path / "seeds" / "kessel_island.md").write_text(f'---\ntitle: "{title}"\n---\n{ISLAND}', "utf-8")
-    build_index(tmp_path / "seeds", tmp_path / "facts")
-    engine = Engine.load(tmp_path / "facts", tmp_path / "seeds")
+def engine_of_titled_article(root: Path, title: str, text: str) -> Engine:
+    """An engine over one article saved as Markdown with ``title`` in its front matter."""
+    (root / "seeds").mkdir()
+    (root / "seeds" / "article.md").write_text(f'---\ntitle: "{title}"\n---\n{text}', "utf-8")
+    build_index(root / "seeds", root / "facts")
+    engine = Engine.load(root / "facts", root / "seeds")
     assert engine.articles()[0].title == title
+    return engine
+
+
+def test_a_title_naming_several_things_is_not_what_each_sentence_is_about(tmp_path: Path) -> None:
+    engine = engine_of_titled_article(
+        tmp_path, "Herring, ferries and winters on Kessel Island and Varn", ISLAND
+    )
     answer = engine.ask("How many tonnes of herring were landed on Kessel Island last year?")
+    assert not answer.answered, answer.quote
+
+
+def test_a_titles_qualifier_in_brackets_need_not_be_asked_for(tmp_path: Path) -> None:
+    engine = engine_of_titled_article(tmp_path, "Kessel Island (Norway)", ISLAND)
+    answer = engine.ask("How many tonnes of herring were landed on Kessel Island last year?")
+    assert answer.quote == "Last year, 4,100 tonnes of herring and 900 tonnes of cod were landed."
+    assert answer.confidence == pytest.approx(1.0)
+
+
+SHIPYARD = (
+    "Johan Varn founded a shipyard at Bergen. He built the first ships himself.\n\n"
+    "His daughter Ingrid took over the yard in 1968. She had studied engineering in Trondheim.\n"
+)
+
+
+def test_the_title_does_not_stand_in_where_a_sentence_names_someone_else(tmp_path: Path) -> None:
+    engine = engine_of_titled_article(tmp_path, "Johan Varn", SHIPYARD)
+    answer = engine.ask("When did Johan Varn take over the yard?")
+    assert "Ingrid" not in (answer.quote or ""), answer.quote
+    assert "1968" in (engine.ask("When did Ingrid take over the yard?").answer or "")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: the subject's name alone carries a question about something it never did",
+)
+def test_a_near_miss_about_the_articles_subject_is_declined(tmp_path: Path) -> None:
+    engine = engine_of_titled_article(tmp_path, "Johan Varn", SHIPYARD)
+    answer = engine.ask("Where did Johan Varn study engineering?")
     assert not answer.answered, answer.quote
