@@ -40,10 +40,11 @@ FULL_CONFIDENCE_COVERAGE = 0.55
 # A question whose words are mostly unknown to every article is about something else. A common
 # English word that is not a name counts COMMON_UNKNOWN_WEIGHT for this share: it may be a
 # paraphrase ("shipped" for "exported"), so it is answered, but only by a fact that matches the
-# rest well: confidence at least PARAPHRASE_CONFIDENCE_THRESHOLD, and two of the question's words.
+# rest well: confidence at least PARAPHRASE_CONFIDENCE_THRESHOLD, and PARAPHRASE_MIN_SHARED of its words.
 MAX_UNKNOWN_SHARE = 0.3
 COMMON_UNKNOWN_WEIGHT = 0.25
 PARAPHRASE_CONFIDENCE_THRESHOLD = 0.9
+PARAPHRASE_MIN_SHARED = 2
 NAME_MISSING_PENALTY = 0.5
 # The question asks for a date, an amount, a count... and the fact has none.
 STRICT_TYPE_PENALTY = 0.5
@@ -153,9 +154,11 @@ class Engine:
         query = self._index.query_terms(text)
         ranked = self._index.search(query, kind=kind)
         threshold = _confidence_needed(query)
-        choice = None if threshold is None else self._choose(ranked, query, kind, bounds, text, threshold)
-        if choice is not None and threshold > CONFIDENCE_THRESHOLD and len(choice[0].matched) < 2:
-            choice = None  # a possible paraphrase, but one word in common is too little to go on
+        choice = None
+        if threshold is not None:
+            # A possible paraphrase needs more than one word in common to go on.
+            shared = PARAPHRASE_MIN_SHARED if threshold > CONFIDENCE_THRESHOLD else 1
+            choice = self._choose(ranked, query, kind, bounds, text, threshold, shared)
         if choice is None:
             return self._decline(text, ranked)
         candidate, confidence = choice
@@ -194,9 +197,11 @@ class Engine:
         bounds: tuple[int | None, int | None],
         question: str,
         threshold: float = CONFIDENCE_THRESHOLD,
+        shared: int = 1,
     ) -> tuple[Candidate, float] | None:
         """The ranked fact that best answers the question, with its confidence (None to decline:
-        nothing ranked, or the best confidence is below ``threshold``).
+        nothing ranked, or the best has confidence below ``threshold`` or fewer than ``shared`` of
+        the question's words).
 
         A fact's rank is its score, lowered for what the question has that its sentence lacks, plus
         a ``_lift`` of at most ``headroom`` (the lift at its inputs' maxima: answer-type quality 1,
@@ -228,7 +233,7 @@ class Engine:
             rank += _lift(top, kind, typed, candidate.proximity, lists)
             if best is None or rank > best[0]:
                 best = (rank, candidate, confidence)
-        if best is None or best[2] < threshold:
+        if best is None or best[2] < threshold or len(best[1].matched) < shared:
             return None
         return best[1], best[2]
 

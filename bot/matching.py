@@ -762,7 +762,9 @@ class FactIndex:
         # what each of its sentences is about, named there or not: unless the sentence names
         # someone or something else the question does not ("His daughter Ingrid ...").
         title = self.title_terms.get(self._rows[index][1], frozenset())
-        if not title <= wanted or any(t in self.names and t not in wanted for t in sentence_terms):
+        if title and (
+            not title <= wanted or any(t in self.names and t not in wanted for t in sentence_terms)
+        ):
             title = frozenset()
         inherits = bool(self.inherits[index])
         covered = 0.0

@@ -329,10 +329,14 @@ The largest lantern, called “The Grey Heron”, weighs 310 kilograms and was b
 """  # noqa: E501 - one paragraph per line, as articles are written
 
 
-def index_of_one_article(root: Path, stem: str, text: str) -> Path:
-    """Save ``text`` as root/seeds/<stem>.txt and build its index; the facts file's path."""
+def index_of_one_article(root: Path, stem: str, text: str, title: str | None = None) -> Path:
+    """Save ``text`` as root/seeds/<stem>.txt (.md with ``title`` in its front matter, if given)
+    and build its index; the facts file's path."""
     (root / "seeds").mkdir()
-    (root / "seeds" / f"{stem}.txt").write_text(text, encoding="utf-8")
+    if title is None:
+        (root / "seeds" / f"{stem}.txt").write_text(text, encoding="utf-8")
+    else:
+        (root / "seeds" / f"{stem}.md").write_text(f'---\ntitle: "{title}"\n---\n{text}', "utf-8")
     report = build_index(root / "seeds", root / "facts")
     assert report.articles == 1
     [path] = sorted((root / "facts").glob("*.yaml"))
@@ -714,9 +718,7 @@ def test_how_many_may_be_answered_by_a_share(tmp_path: Path) -> None:
 
 def engine_of_titled_article(root: Path, title: str, text: str) -> Engine:
     """An engine over one article saved as Markdown with ``title`` in its front matter."""
-    (root / "seeds").mkdir()
-    (root / "seeds" / "article.md").write_text(f'---\ntitle: "{title}"\n---\n{text}', "utf-8")
-    build_index(root / "seeds", root / "facts")
+    index_of_one_article(root, "article", text, title)
     engine = Engine.load(root / "facts", root / "seeds")
     assert engine.articles()[0].title == title
     return engine
