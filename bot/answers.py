@@ -267,10 +267,11 @@ def extract(
         hit_chunks[index] = hit_chunks.get(index, 0.0) + weight
         if is_name:
             name_chunks.add(index)
+    hit_positions = {p for p, _, _ in hits}
     foreign_name_chunks = {
         _chunk_of(chunks, t.start)
         for i, t in enumerate(terms)
-        if t.capitalized and t.start > 0 and i not in {p for p, _, _ in hits}
+        if t.capitalized and t.start > 0 and i not in hit_positions
     }
     if kind is not None:
         span = _best_span(fact, terms, hits, kind, span_overlap, chunks, foreign_name_chunks, bounds)

@@ -16,6 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import process
@@ -69,8 +70,7 @@ _NUMBER_FORMS: dict[str, str] = {
 _PRONOUN_CONTEXT = frozenset("tell give show let help for to with about among of teach send".split())
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """One analysed word (or joined alias phrase) of a text."""
 
     key: str
@@ -163,10 +163,10 @@ class Analyzer:
 
 
 _QUALIFIER_RE = re.compile(r"\([^()]*\)")
+_HAS_DIGIT = re.compile(r"\d").search
 
 
-@dataclass(frozen=True)
-class QueryTerm:
+class QueryTerm(NamedTuple):
     """A question word with the index terms it may match and how much each counts."""
 
     surface: str
@@ -180,8 +180,7 @@ class QueryTerm:
     rare: bool = False
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
     """A fact the search ranked among the best, on its score alone."""
 
     index: int
@@ -193,8 +192,7 @@ class Ranked:
 MAX_PROXIMITY = 2.0
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A ranked fact with the evidence the answer builder needs."""
 
     index: int
@@ -445,6 +443,7 @@ class FactIndex:
                 self._spelling_buckets[(len(surface), "2" + surface[1])].append(surface)
         self._spelling_buckets = dict(self._spelling_buckets)
         self._corrections: dict[str, str | None] = {}
+        self._stats: tuple[list[float], list[int]] | None = None
         self._keys = list(term_ids)  # term id -> key
         self._facts: tuple[Fact, ...] | None = tuple(facts)
 
@@ -452,6 +451,7 @@ class FactIndex:
         state = self.__dict__.copy()
         state["_facts"] = None
         state["_corrections"] = {}
+        state["_stats"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -538,6 +538,7 @@ class FactIndex:
             m.start(g) for m in _TYPE_CUE_RE.finditer(fold(question)) for g in (1, 2, 3) if m.start(g) >= 0
         }
         terms = self.analyzer.terms(question)
+        idf, paragraph_df = self._term_stats()
         # In "Who Built The Largest Lantern?" a capital says nothing about a name.
         title_case = sum(t.capitalized for t in terms) > 0.6 * len(terms) > 1
         for term in terms:
@@ -581,15 +582,15 @@ class FactIndex:
                         if sid is not None:
                             variants.setdefault(sid, FUZZY_WEIGHT * SYNONYM_WEIGHT)
             known = bool(variants)
-            weight = max((float(self.idf[t]) * w for t, w in variants.items()), default=self.unknown_idf)
-            is_number = any(ch.isdigit() for ch in term.surface)
+            weight = max((idf[t] * w for t, w in variants.items()), default=self.unknown_idf)
+            is_number = _HAS_DIGIT(term.surface) is not None
             light = lowered in LIGHT_WORDS or normalize_word(lowered) in LIGHT_WORDS
             is_name = (
                 term.key.startswith("=")
                 or (term.capitalized and term.start > 0)
                 or (own is not None and own in self.names)
             )
-            rare = known and min(self.paragraph_postings.df(t) for t in variants) <= RARE_PARAGRAPHS
+            rare = known and min(paragraph_df[t] for t in variants) <= RARE_PARAGRAPHS
             out.append(
                 QueryTerm(
                     rare=rare,
@@ -604,6 +605,12 @@ class FactIndex:
                 )
             )
         return out
+
+    def _term_stats(self) -> tuple[list[float], list[int]]:
+        """Each term's sentence idf and paragraph count as Python lists (faster to read one at a time)."""
+        if self._stats is None:
+            self._stats = (self.idf.tolist(), np.diff(self.paragraph_postings.offsets).tolist())
+        return self._stats
 
     def _correct(self, word: str) -> str | None:
         """The indexed word a typo most likely meant: OSA distance 1 (2 for long words)."""
@@ -697,20 +704,17 @@ class FactIndex:
                         from_questions[index] = 0.0
                 read.append(asked)
 
-        # Each paragraph's share of its facts' scores (np.take gathers faster than indexing).
+        # Each paragraph's share of its facts' scores (``take`` gathers faster than indexing).
         share = PARAGRAPH_WEIGHT * paragraph if paragraph is not None else np.zeros(0, dtype=np.float32)
 
         def combined_at(docs: np.ndarray) -> np.ndarray:
-            if sentence is not None:
-                scores = np.take(sentence, docs)
-            else:
-                scores = np.zeros(len(docs), dtype=np.float32)
+            scores = sentence.take(docs) if sentence is not None else np.zeros(len(docs), dtype=np.float32)
             if paragraph is not None:
-                scores += np.take(share, np.take(self.paragraph_of, docs))
+                scores += share.take(self.paragraph_of.take(docs))
             if inherited is not None:
-                scores += INHERITED_WEIGHT * np.take(inherited, docs)
+                scores += INHERITED_WEIGHT * inherited.take(docs)
             if from_questions is not None:
-                scores += QUESTIONS_WEIGHT * np.take(from_questions, docs)
+                scores += QUESTIONS_WEIGHT * from_questions.take(docs)
             return scores
 
         # Every fact a query term touches is in ``read`` (up to once per list), so the limit-th best

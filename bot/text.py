@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import Stemmer
 
@@ -203,8 +203,7 @@ _IRREGULAR = {
 _WORD_RE = re.compile(r"(?:[A-Z]\.){2,}|[^\W_]+(?:[.,][0-9]+)*(?:'[^\W_]+)?")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One word of a text: where it stands, how it was written, and its normalised stem."""
 
     surface: str
