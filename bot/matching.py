@@ -224,9 +224,6 @@ class Postings:
             return None
         return self.docs[start:end], self.weights[start:end]
 
-    def df(self, term: int) -> int:
-        return int(self.offsets[term + 1] - self.offsets[term]) if term < len(self.offsets) - 1 else 0
-
 
 def _bm25(flat_terms: np.ndarray, doc_of_token: np.ndarray, n_docs: int, n_terms: int) -> Postings:
     """BM25 postings for documents given as one flat array of term ids and each token's document."""
