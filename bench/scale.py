@@ -246,6 +246,7 @@ def child_factbot(work: Path) -> dict[str, Any]:
         if not hit and len(misses) < 6:
             misses.append([q, target[:120], a.quote[:120] if a.answered and a.quote else None])
     on = sum(1 for _, t in questions if t)
+    stages = time_stages(engine, [q for q, _ in questions])
     slowest = sorted(zip(times, (q for q, _ in questions), strict=True), reverse=True)[:5]
     return {
         "facts": len(facts),
@@ -256,11 +257,37 @@ def child_factbot(work: Path) -> dict[str, Any]:
         "answered": answered / on,
         "off_declined": off_declined / max(1, len(questions) - on),
         "decline_p50_ms": latency_stats(decline_times)["p50_ms"],
+        "stages_ms": stages,
         "slowest": [[1000 * t, q] for t, q in slowest],
         "misses": misses,
         "peak_mb": peak_rss_mb(),
         "base_mb": rss0,
     }
+
+
+def time_stages(engine: Any, questions: list[str]) -> dict[str, float]:
+    """Where a question's time goes, median ms per step: analysis (answer type, year bounds, index
+    terms), search (the ranked facts), and the rest of ``ask`` (re-ranking, cutting the answer),
+    which is the whole ``ask`` of that question less the other two, timed right after it."""
+    from bot.answers import question_type, year_bounds
+
+    index, clock = engine.index, time.perf_counter
+    steps: dict[str, list[float]] = {"analysis": [], "search": [], "rest": []}
+    for question in questions:
+        t0 = clock()
+        engine.ask(question)
+        t1 = clock()
+        text = " ".join(question.split())
+        kind = question_type(text)
+        year_bounds(text)
+        query = index.query_terms(text)
+        t2 = clock()
+        index.search(query, kind=kind)
+        t3 = clock()
+        steps["analysis"].append(t2 - t1)
+        steps["search"].append(t3 - t2)
+        steps["rest"].append((t1 - t0) - (t3 - t1))
+    return {step: 1000 * sorted(times)[len(times) // 2] for step, times in steps.items()}
 
 
 def child_bm25s(work: Path) -> dict[str, Any]:
@@ -435,6 +462,11 @@ def main(argv: list[str] | None = None) -> int:
             f"bm25s p50 is its scoring kernel (tokenize, get_scores, argmax); its retrieve(k=1) takes "
             f"{numba} with the numba backend, {bm['retrieve_p50_ms']:.2f} ms with the default numpy one"
         )
+    st = warm["stages_ms"]
+    print(
+        f"where a question's time goes (median ms): analysis {st['analysis']:.3f}, "
+        f"search {st['search']:.3f}, re-ranking and answer {st['rest']:.3f}"
+    )
     print("slowest questions: " + "; ".join(f"{ms:.1f} ms {q!r}" for ms, q in warm["slowest"]))
     print("some misses (question -> returned quote | source sentence):")
     for q, target, got in warm["misses"][:4]:

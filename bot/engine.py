@@ -85,6 +85,11 @@ class Engine:
         self._counts = Counter(index.articles_of_facts())
         self._topics = _topics_of(index.facts)
 
+    @property
+    def index(self) -> FactIndex:
+        """The fact index the engine searches (read-only; benchmarks time its steps)."""
+        return self._index
+
     # -- loading --------------------------------------------------------------------------------
 
     @classmethod
