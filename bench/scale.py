@@ -9,7 +9,8 @@ fresh process so peak memory (VmHWM) is that step's own:
 - load: ``Engine.load`` in a first (cold) and a second (warm) fresh process;
 - questions: 1,000 made from random sentences (a fitting question word, then 4-6 of their other content
   words; half lower-cased, 30% with one word swapped for another vocabulary word, 30% with a typo),
-  asked one by one: p50/p99 latency and the share whose quote is the source sentence;
+  asked one by one: p50/p99 latency and the share whose quote is the source sentence, then once more
+  to split each one's time into analysis, search and the rest (re-ranking, the answer);
 - bm25s (stemmer, English stop words) on the very same sentences (``engine.facts()`` quotes): index time,
   peak memory, hit rate, and the time per query three ways, tokenisation included: its scoring kernel
   (``get_scores``, then ``argmax``: the target's peer), and ``retrieve(k=1)``
@@ -267,8 +268,8 @@ def child_factbot(work: Path) -> dict[str, Any]:
 
 def time_stages(engine: Any, questions: list[str]) -> dict[str, float]:
     """Where a question's time goes, median ms per step: analysis (answer type, year bounds, index
-    terms), search (the ranked facts), and the rest of ``ask`` (re-ranking, cutting the answer),
-    which is the whole ``ask`` of that question less the other two, timed right after it."""
+    terms), search (the ranked facts), and the rest of ``ask`` (re-ranking, cutting the answer or
+    a decline's suggestions): that question's whole ``ask`` less the other two, timed right after it."""
     from bot.answers import question_type, year_bounds
 
     index, clock = engine.index, time.perf_counter
