@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -161,3 +163,92 @@ def embedder() -> Embedder | None:
                 _embedder = Embedder.load()
                 _loaded = True
     return _embedder
+
+
+#: One cache row: sha1 of (MODEL_NAME, text) as raw bytes ("S20" would drop trailing NULs), then the vector.
+_ROW = np.dtype([("key", "V20"), ("vector", "<f4", (DIMENSIONS,))])
+_warned: set[Path] = set()
+
+
+def cache_key(text: str) -> bytes:
+    """The 20-byte key of ``text``'s vector: sha1 of the model name and the text."""
+    return hashlib.sha1(f"{MODEL_NAME}\n{text}".encode()).digest()
+
+
+class VectorCache:
+    """Vectors of texts already embedded, in one .npy file, so a rebuild embeds only new or changed texts.
+
+    The file holds rows of (sha1 key, float32 vector); it is memory-mapped on load and replaced
+    atomically (temporary file, then rename) when texts are added. An unreadable file is logged once
+    and rebuilt. Not safe for concurrent writers beyond "last one wins", which loses nothing but time.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = Path(directory) / f"vectors-{MODEL_NAME}.npy"
+        self._rows: np.ndarray | None = None
+        self._index: dict[bytes, int] = {}
+        self._lock = threading.Lock()
+
+    def vectors(self, texts: Sequence[str], embedder: TextEmbedder) -> np.ndarray:
+        """(len(texts), DIMENSIONS) float32 vectors of ``texts``, embedding only those not cached yet."""
+        with self._lock:
+            if self._rows is None:
+                self._load()
+            keys = [cache_key(text) for text in texts]
+            missing: dict[bytes, str] = {}
+            for key, text in zip(keys, texts, strict=True):
+                if key not in self._index and key not in missing:
+                    missing[key] = text
+            if missing:
+                self._append(list(missing), embedder.embed(list(missing.values())))
+            assert self._rows is not None
+            if not keys:
+                return np.zeros((0, DIMENSIONS), dtype=np.float32)
+            rows = np.fromiter((self._index[key] for key in keys), dtype=np.int64, count=len(keys))
+            return np.ascontiguousarray(self._rows["vector"][rows], dtype=np.float32)
+
+    def __len__(self) -> int:
+        with self._lock:
+            if self._rows is None:
+                self._load()
+            return len(self._index)
+
+    def _load(self) -> None:
+        rows = np.zeros(0, dtype=_ROW)
+        if self.path.is_file():
+            try:
+                loaded = np.load(self.path, mmap_mode="r", allow_pickle=False)
+                if loaded.dtype != _ROW or loaded.ndim != 1:
+                    raise ValueError(f"unexpected layout {loaded.dtype} {loaded.shape}")
+                rows = loaded
+            except Exception as exc:  # truncated, garbage, wrong layout: recompute
+                if self.path not in _warned:
+                    _warned.add(self.path)
+                    logger.warning("vector cache %s unreadable (%s); recomputing it", self.path, exc)
+        self._rows = rows
+        self._index = {key: row for row, key in enumerate(rows["key"].tolist())}
+        if len(self._index) != len(rows):  # duplicate keys: keep the last; harmless
+            logger.debug("vector cache %s has duplicate keys", self.path)
+
+    def _append(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        assert self._rows is not None
+        new = np.zeros(len(keys), dtype=_ROW)
+        new["key"] = keys
+        new["vector"] = vectors
+        rows = np.concatenate([self._rows, new])
+        start = len(self._rows)
+        for offset, key in enumerate(keys):
+            self._index[key] = start + offset
+        self._rows = rows
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=self.path.stem, suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    np.save(out, rows, allow_pickle=False)
+                os.replace(temporary, self.path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            logger.warning("could not write vector cache %s: %s", self.path, exc)

@@ -1,0 +1,156 @@
+"""bot.semantic on the real model: vectors, verification, fallback and the vector cache."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot import semantic
+from bot.semantic import DIMENSIONS, Embedder, VectorCache
+
+QUESTION = "How much did China spend on its military?"
+ANSWER = (
+    "In 2023, China’s military spending reached around $307.8 billion, a 5% increase from the previous year."
+)
+TOMATOES = "Tomatoes grow best in warm soil with plenty of sun and regular watering."
+
+
+@pytest.fixture(scope="module")
+def model() -> Embedder:
+    loaded = Embedder.load()
+    assert loaded is not None, "the model should load in the test environment"
+    return loaded
+
+
+class Counting:
+    """Passes texts to the real embedder and records each call."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return self.inner.embed(texts)
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "bot.semantic" and r.levelno == logging.WARNING]
+
+
+def test_vectors_are_unit_rows_of_384_floats(model: Embedder) -> None:
+    vectors = model.embed([QUESTION, ANSWER, TOMATOES, ""])
+    assert vectors.shape == (4, DIMENSIONS)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    empty = model.embed([])
+    assert empty.shape == (0, DIMENSIONS) and empty.dtype == np.float32
+
+
+def test_batching_and_padding_do_not_change_a_vector(model: Embedder) -> None:
+    texts = [ANSWER, "Japan.", QUESTION, TOMATOES * 3, "Who condemned the Freedom Edges exercise?"]
+    together = model.embed(texts)
+    alone = np.stack([model.embed([text])[0] for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_a_paraphrase_is_closer_than_an_unrelated_sentence(model: Embedder) -> None:
+    question, answer, tomatoes = model.embed([QUESTION, ANSWER, TOMATOES])
+    assert question @ answer > question @ tomatoes
+    beijing = model.embed(["what did beijing pay for its army"])[0]
+    assert beijing @ answer > beijing @ tomatoes
+
+
+def test_texts_are_truncated_at_256_tokens(model: Embedder) -> None:
+    long = " ".join([ANSWER] * 20)  # about 600 tokens
+    assert len(model._tokenizer.encode(long).ids) == semantic.MAX_TOKENS
+    same, longer = model.embed([long, long + " " + TOMATOES])
+    np.testing.assert_allclose(same, longer, atol=1e-6)
+
+
+@pytest.mark.parametrize("constant", ["MODEL_SHA256", "TOKENIZER_SHA256"])
+def test_a_wrong_hash_disables_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, constant: str
+) -> None:
+    monkeypatch.setattr(semantic, constant, "0" * 64)
+    with caplog.at_level(logging.WARNING):
+        assert Embedder.load() is None
+    (warning,) = _warnings(caplog)
+    assert "sha256" in warning.getMessage()
+
+
+@pytest.mark.parametrize("module", ["onnxruntime", "tokenizers", semantic.MODEL_PACKAGE])
+def test_a_missing_package_disables_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, module: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # import and find_spec now fail as if not installed
+    with caplog.at_level(logging.WARNING):
+        assert Embedder.load() is None
+    (warning,) = _warnings(caplog)
+    assert "not installed" in warning.getMessage()
+
+
+def test_embedder_loads_once_across_threads(monkeypatch: pytest.MonkeyPatch, model: Embedder) -> None:
+    loads: list[int] = []
+
+    def load() -> Embedder:
+        loads.append(1)
+        return model
+
+    monkeypatch.setattr(semantic, "_loaded", False)
+    monkeypatch.setattr(semantic, "_embedder", None)
+    monkeypatch.setattr(semantic.Embedder, "load", staticmethod(load))
+    seen: list[Embedder | None] = []
+    threads = [threading.Thread(target=lambda: seen.append(semantic.embedder())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == [1]
+    assert seen == [model] * 8
+
+
+def test_vector_cache_embeds_only_new_texts(tmp_path: Path, model: Embedder) -> None:
+    counting = Counting(model)
+    cache = VectorCache(tmp_path)
+    first = cache.vectors([QUESTION, ANSWER, QUESTION], counting)
+    assert counting.calls == [[QUESTION, ANSWER]]
+    np.testing.assert_allclose(first, model.embed([QUESTION, ANSWER, QUESTION]), atol=1e-6)
+
+    second = cache.vectors([TOMATOES, ANSWER], counting)
+    assert counting.calls[1:] == [[TOMATOES]]
+    np.testing.assert_allclose(second[1], first[1])
+
+    reopened = Counting(model)
+    again = VectorCache(tmp_path).vectors([ANSWER, TOMATOES, QUESTION], reopened)
+    assert reopened.calls == []
+    np.testing.assert_allclose(again, model.embed([ANSWER, TOMATOES, QUESTION]), atol=1e-6)
+    assert VectorCache(tmp_path).vectors([], reopened).shape == (0, DIMENSIONS)
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a numpy file", b"\x93NUMPY\x01\x00truncated"])
+def test_vector_cache_survives_a_corrupt_file(
+    tmp_path: Path, model: Embedder, caplog: pytest.LogCaptureFixture, garbage: bytes
+) -> None:
+    cache = VectorCache(tmp_path)
+    cache.path.write_bytes(garbage)
+    counting = Counting(model)
+    with caplog.at_level(logging.WARNING):
+        vectors = cache.vectors([QUESTION, ANSWER], counting)
+        VectorCache(tmp_path).vectors([QUESTION], counting)  # rewritten: reads back, no new warning
+    assert counting.calls == [[QUESTION, ANSWER]]
+    assert vectors.shape == (2, DIMENSIONS)
+    assert len(_warnings(caplog)) == 1
+
+
+def test_vector_cache_keys_depend_on_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = semantic.cache_key(QUESTION)
+    assert len(key) == 20 and key != semantic.cache_key(ANSWER)
+    monkeypatch.setattr(semantic, "MODEL_NAME", "another-model")
+    assert semantic.cache_key(QUESTION) != key
