@@ -23,6 +23,7 @@ from slack_sdk.http_retry import (
 )
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack import metrics
 from bot.slack.blocks import Reply
 
 logger = logging.getLogger(__name__)
@@ -89,8 +90,10 @@ def send_to_response_url(url: str | None, body: dict[str, Any]) -> bool:
         response = WebhookClient(url, retry_handlers=retry_handlers()).send_dict(body)
     except OSError as error:
         logger.error("response_url request failed: cannot reach Slack (%s)", error)
+        metrics.count_slack_api_error("response_url", "network_error")
         return False
     if response.status_code != 200:
+        metrics.count_slack_api_error("response_url", f"http_{response.status_code}")
         # 404 with "expired_url" / "used_url": response_urls last 30 minutes and 5 uses.
         logger.warning("response_url refused the message: HTTP %s %s", response.status_code, response.body)
         return False
