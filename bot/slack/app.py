@@ -10,39 +10,22 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
-from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
 
 from bot.settings import Settings
-from bot.slack import actions, commands, events, metrics
+from bot.slack import actions, commands, events
 from bot.slack.delivery import retry_handlers
 from bot.slack.deps import SlackDeps
 
 logger = logging.getLogger(__name__)
 
 
-class CountingWebClient(WebClient):
-    """A WebClient that counts failed calls (after its retries) in ``factbot_slack_api_errors``."""
-
-    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
-        try:
-            return super().api_call(api_method, **kwargs)
-        except SlackApiError as error:
-            metrics.count_slack_api_error(api_method, str(error.response.get("error") or "unknown_error"))
-            raise
-        except OSError:
-            metrics.count_slack_api_error(api_method, "network_error")
-            raise
-
-
 def build_web_client(settings: Settings) -> WebClient:
     """A WebClient with the bot token, retries, and ``SLACK_API_URL`` as base URL when set."""
     base_url = settings.slack_api_url.rstrip("/") + "/" if settings.slack_api_url else WebClient.BASE_URL
-    return CountingWebClient(
+    return WebClient(
         token=settings.slack_bot_token or None, base_url=base_url, retry_handlers=retry_handlers()
     )
 

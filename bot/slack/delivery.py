@@ -68,6 +68,7 @@ def post_reply(client: WebClient, channel_id: str, reply: Reply, *, thread_ts: s
         response = client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **reply.message())
     except SlackApiError as error:
         code = str(error.response.get("error") or "unknown_error")
+        metrics.count_slack_api_error("chat.postMessage", code)
         if code in MEMBERSHIP_ERRORS:
             logger.warning(
                 "cannot post in channel %s: %s (invite the bot to the channel with /invite)", channel_id, code
@@ -76,6 +77,7 @@ def post_reply(client: WebClient, channel_id: str, reply: Reply, *, thread_ts: s
             logger.error("chat.postMessage in channel %s failed: %s", channel_id, code)
         return Posted(error=code)
     except OSError as error:  # URLError, timeouts and connection resets, after the retries
+        metrics.count_slack_api_error("chat.postMessage", "network_error")
         logger.error("chat.postMessage in channel %s failed: cannot reach Slack (%s)", channel_id, error)
         return Posted(error="network_error")
     return Posted(ts=str(response.get("ts") or "") or None, error=None if response.get("ts") else "no_ts")
