@@ -3,7 +3,7 @@
 Latency: the real Bolt app (signature check, middleware, routing) and the real engine over
 ``facts/``, served by ``bot.slack.http_server`` on 127.0.0.1 over one keep-alive connection; Bolt's
 start-up ``auth.test`` goes to the tests' fake Slack. Server-side time runs from the request's
-headers being read to the response being written. Target: median and p99 under 5 ms.
+body being read to its response being ready. Target: median and p99 under 5 ms.
 
 Load: ``factbot serve`` itself in its own process (``--workers N``), hit by 1, 8, 32 and 64
 concurrent clients on 127.0.0.1, each sending signed ``/fact`` requests back to back on a new

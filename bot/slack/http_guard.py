@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from types import UnionType
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,7 +26,13 @@ logger = logging.getLogger(__name__)
 MAX_CLOCK_SKEW_S = 300
 """Slack's rule: a request whose timestamp is more than 5 minutes off is refused (replays)."""
 
-_DICT_FIELDS = ("event", "team", "user", "channel", "container", "message", "view", "enterprise")
+_OBJECT_FIELDS = ("event", "container", "message", "view")
+_ID_OR_OBJECT_FIELDS = (
+    "team",
+    "user",
+    "channel",
+    "enterprise",
+)  # an id in some payloads, an object in others
 _LIST_FIELDS = ("authorizations", "actions")
 
 
@@ -82,22 +89,27 @@ def check_body(body: bytes, content_type: str | None) -> Rejection | None:
 def _slack_shaped(parsed: Any) -> bool:
     if not isinstance(parsed, dict) or not isinstance(parsed.get("type", ""), str):
         return False
-    for name in _DICT_FIELDS:
-        value = parsed.get(name)
-        # "team", "user", "channel" and "enterprise" are ids (strings) in some payloads.
-        if value is not None and not isinstance(value, dict | str):
-            return False
-    if parsed.get("type") == "event_callback" and not isinstance(parsed.get("event"), dict):
+    if any(parsed.get(name) is not None and not isinstance(parsed[name], dict) for name in _OBJECT_FIELDS):
         return False
-    if isinstance(parsed.get("event"), dict) and not isinstance(parsed["event"].get("type", ""), str):
+    if any(
+        parsed.get(name) is not None and not isinstance(parsed[name], dict | str)
+        for name in _ID_OR_OBJECT_FIELDS
+    ):
         return False
-    if isinstance(parsed.get("event"), str):
+    event = parsed.get("event")
+    if parsed.get("type") == "event_callback" and not isinstance(event, dict):
+        return False
+    if isinstance(event, dict) and not isinstance(event.get("type", ""), str):
         return False
     for name in _LIST_FIELDS:
         value = parsed.get(name)
         if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
             return False
     return True
+
+
+def _absent_or(value: Any, kind: type | UnionType) -> bool:
+    return value is None or isinstance(value, kind)
 
 
 class RejectionLog:
