@@ -200,3 +200,27 @@ def _healthy(sender: SlackSender) -> bool:
     except OSError:
         time.sleep(0.05)
         return False
+
+
+def test_http_settings_are_read_and_checked() -> None:
+    env = {
+        "FACTBOT_HTTP_HOST": "127.0.0.1",
+        "FACTBOT_HTTP_WORKERS": "3",
+        "FACTBOT_HTTP_BACKLOG": "512",
+        "FACTBOT_HTTP_KEEPALIVE": "2.5",
+        "FACTBOT_HTTP_READ_TIMEOUT": "4",
+        "FACTBOT_HTTP_MAX_BODY": "65536",
+        "FACTBOT_HTTP_MAX_CONNECTIONS": "200",
+    }
+    settings = Settings.from_env(env, dotenv_path=None)
+    assert (settings.http_host, settings.http_workers, settings.http_backlog) == ("127.0.0.1", 3, 512)
+    assert (settings.http_keepalive_s, settings.http_read_timeout_s) == (2.5, 4.0)
+    assert (settings.http_max_body_bytes, settings.http_max_connections) == (65536, 200)
+    for name, bad in [
+        ("FACTBOT_HTTP_BACKLOG", "5"),
+        ("FACTBOT_HTTP_KEEPALIVE", "soon"),
+        ("FACTBOT_HTTP_READ_TIMEOUT", "0"),
+        ("FACTBOT_HTTP_WORKERS", "0"),
+    ]:
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: bad}, dotenv_path=None)
