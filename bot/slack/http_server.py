@@ -121,7 +121,7 @@ class GuardedH11Protocol(H11Protocol):
         self._read_deadline = None
         if self.transport.is_closing():
             return
-        logger.info(
+        logger.debug(  # debug: one line per connection would let a client flood the log
             "closing a connection from %s: request not received within %g s",
             self.client,
             self._read_timeout_s,
