@@ -1,18 +1,28 @@
-"""How long the Slack layer takes to answer a signed ``/fact`` over HTTP, measured in the server.
+"""How fast the Slack layer answers signed ``/fact`` requests over HTTP: alone, and under load.
 
-The real Bolt app (signature check, middleware, routing) and the real engine over ``facts/``,
-served by ``bot.slack.http_server`` on 127.0.0.1 over one keep-alive connection; Bolt's
+Latency: the real Bolt app (signature check, middleware, routing) and the real engine over
+``facts/``, served by ``bot.slack.http_server`` on 127.0.0.1 over one keep-alive connection; Bolt's
 start-up ``auth.test`` goes to the tests' fake Slack. Server-side time runs from the request's
-headers being read to the response being written. Target: median and p99 under 5 ms.
+body being read to its response being ready. Target: median and p99 under 5 ms.
 
-    .venv/bin/python -m bench.slack_http [--requests 500]
+Load: ``factbot serve`` itself in its own process (``--workers N``), hit by 1, 8, 32 and 64
+concurrent clients on 127.0.0.1, each sending signed ``/fact`` requests back to back on a new
+connection each (as Slack does); requests/s, round-trip p50 and p99, and errors (a reset, a
+timeout or any status but 200). Target: no errors and p99 under Slack's 3 s at every level.
+
+    .venv/bin/python -m bench.slack_http [--requests 500] [--load-requests 400] [--workers 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
+import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,10 +98,158 @@ def run(requests: int) -> tuple[list[float], list[float]]:
     return server_times[WARMUP:], round_trips[WARMUP:]
 
 
+LOAD_LEVELS = (1, 8, 32, 64)
+LOAD_HEADER = (
+    "| load (`factbot serve`) | workers | requests | requests/s | p50 | p99 | errors | target | result |"
+)
+LOAD_TIMEOUT_S = 30.0
+SLACK_DEADLINE_S = 3.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _signed_request(port: int, question: str, response_url: str) -> bytes:
+    body = urlencode(slash_command_body(question, response_url=response_url))
+    timestamp = str(int(time.time()))
+    head = (
+        f"POST {EVENTS_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Slack-Request-Timestamp: {timestamp}\r\n"
+        f"X-Slack-Signature: {sign(SIGNING_SECRET, timestamp, body)}\r\n"
+        f"Content-Length: {len(body.encode())}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body.encode()
+
+
+async def _one_request(port: int, payload: bytes) -> tuple[float, bool]:
+    """Send one request on a new connection; (seconds, ok) where ok means HTTP 200 came back."""
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(LOAD_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                writer.write(payload)
+                await writer.drain()
+                status_line = await reader.readline()
+                await reader.read()  # until the server closes (Connection: close)
+            finally:
+                writer.close()
+        ok = status_line.split(b" ")[1:2] == [b"200"]
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        ok = False
+    return time.perf_counter() - started, ok
+
+
+async def _load_level(port: int, concurrency: int, total: int, response_url: str) -> dict[str, float]:
+    queue = list(range(total))
+    samples: list[float] = []
+    errors = 0
+
+    async def client() -> None:
+        nonlocal errors
+        while queue:
+            number = queue.pop()
+            seconds, ok = await _one_request(
+                port, _signed_request(port, QUESTIONS[number % len(QUESTIONS)], response_url)
+            )
+            samples.append(seconds)
+            errors += not ok
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "rps": total / elapsed,
+        "p50": statistics.median(samples),
+        "p99": _percentile(samples, 0.99),
+        "errors": errors,
+    }
+
+
+def run_load(total: int, workers: int, levels: tuple[int, ...] = LOAD_LEVELS) -> list[dict[str, float]]:
+    """Start ``factbot serve`` in a process, run each concurrency level against it, stop it."""
+    port = _free_port()
+    with FakeSlack() as fake, tempfile.TemporaryDirectory() as scratch:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FACTBOT_"))}
+        env.update(
+            SLACK_BOT_TOKEN="xoxb-bench",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake.api_url,
+            FACTBOT_FACTS_DIR=str(REPO / "facts"),
+            FACTBOT_SEEDS_DIR=str(REPO / "seeds"),
+            FACTBOT_DB=str(Path(scratch) / "bench.db"),
+            LOG_LEVEL="ERROR",
+            PYTHONPATH=str(REPO),
+        )
+        command = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+        command += ["serve", "--port", str(port)] + (["--workers", str(workers)] if workers > 1 else [])
+        process = subprocess.Popen(command, cwd=scratch, env=env, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for_port(port, process)
+            asyncio.run(_load_level(port, 4, 40, fake.response_url()))  # warm-up
+            time.sleep(0.5)  # let the worker processes, if several, all finish starting
+            results = []
+            for concurrency in levels:
+                results.append(asyncio.run(_load_level(port, concurrency, total, fake.response_url())))
+                time.sleep(0.5)
+            return results
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"factbot serve exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("factbot serve did not start listening within 60 s")
+
+
+def print_load(results: list[dict[str, float]], workers: int) -> bool:
+    """Print the load table; True when every level met the target."""
+    print()
+    print(LOAD_HEADER)
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    passed = True
+    for row in results:
+        ok = row["errors"] == 0 and row["p99"] < SLACK_DEADLINE_S
+        passed &= ok
+        print(
+            f"| concurrency {row['concurrency']} | {workers} | {row['requests']} | {row['rps']:.0f} "
+            f"| {row['p50'] * 1000:.1f} ms | {row['p99'] * 1000:.1f} ms | {row['errors']} "
+            f"| no errors, p99 < {SLACK_DEADLINE_S:g} s | {'pass' if ok else 'FAIL'} |"
+        )
+    return passed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500, help="measured requests (default: 500)")
+    parser.add_argument(
+        "--load-requests", type=int, default=400, help="requests per load level (default: 400; 0 skips)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="factbot serve --workers (default: 1)")
+    parser.add_argument("--only-load", action="store_true", help="skip the latency table")
     args = parser.parse_args(argv)
+    load_ok = True
+    if args.only_load:
+        return 0 if print_load(run_load(args.load_requests, args.workers), args.workers) else 1
     server, client = run(args.requests)
     median, p99 = statistics.median(server) * 1000, _percentile(server, 0.99) * 1000
     client_median, client_p99 = statistics.median(client) * 1000, _percentile(client, 0.99) * 1000
@@ -105,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| slack_http `/fact` | {len(server)} | {median:.2f} ms | {p99:.2f} ms | {client_median:.2f} ms "
         f"| {client_p99:.2f} ms | < {TARGET_MS:g} ms (server) | {verdict} |"
     )
-    return 0 if verdict == "pass" else 1
+    if args.load_requests > 0:
+        load_ok = print_load(run_load(args.load_requests, args.workers), args.workers)
+    return 0 if verdict == "pass" and load_ok else 1
 
 
 if __name__ == "__main__":

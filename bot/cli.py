@@ -187,7 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.slack.runner import serve
 
     settings = Settings.from_env()
-    return serve(settings, args.port)
+    return serve(settings, args.port, host=args.host, workers=args.workers)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -197,6 +197,16 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if args.digest_command == "preview":
         return digest_cli.preview(settings, args.channel)
     return digest_cli.send(settings, args.channel)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
@@ -243,6 +253,17 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("serve", help="run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     p.add_argument("--port", type=int, default=3000, help="HTTP port (default: 3000)")
+    p.add_argument(
+        "--host",
+        default=settings.http_host,
+        help="HTTP address to listen on (FACTBOT_HTTP_HOST; default: %(default)s)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=settings.http_workers,
+        help="HTTP worker processes (FACTBOT_HTTP_WORKERS; default: %(default)s)",
+    )
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("digest", help="preview or send the daily fact digest")
     digest = p.add_subparsers(dest="digest_command", required=True)

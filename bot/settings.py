@@ -12,6 +12,7 @@ from bot.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
+DEFAULT_HOST = "0.0.0.0"
 
 
 def _split_csv(value: str) -> tuple[str, ...]:
@@ -28,6 +29,23 @@ def _int_setting(env: dict[str, str], name: str, default: int, minimum: int = 1)
         raise ConfigError(f"{name}={raw!r} is not a whole number; set it to e.g. {default} in .env") from None
     if value < minimum:
         raise ConfigError(f"{name}={value} must be at least {minimum}; set it to e.g. {default} in .env")
+    return value
+
+
+def _seconds_setting(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a number of seconds; set it to e.g. {default:g} in .env"
+        ) from None
+    if not 0 < value < 3600:
+        raise ConfigError(
+            f"{name}={raw} must be between 0 and 3600 seconds; set it to e.g. {default:g} in .env"
+        )
     return value
 
 
@@ -57,6 +75,14 @@ class Settings:
     digest_time: str = "09:00"
     digest_size: int = 3
     log_level: str = "INFO"
+    # HTTP mode (`factbot serve` without SLACK_APP_TOKEN); see bot.slack.http_server.
+    http_host: str = DEFAULT_HOST
+    http_workers: int = 1
+    http_backlog: int = 2048
+    http_keepalive_s: float = 5.0
+    http_read_timeout_s: float = 10.0
+    http_max_body_bytes: int = 1_000_000
+    http_max_connections: int = 1000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> Settings:
@@ -80,6 +106,13 @@ class Settings:
             digest_time=values.get("FACTBOT_DIGEST_TIME", "").strip() or "09:00",
             digest_size=_int_setting(values, "FACTBOT_DIGEST_SIZE", 3),
             log_level=_log_level(values.get("LOG_LEVEL", "")),
+            http_host=values.get("FACTBOT_HTTP_HOST", "").strip() or DEFAULT_HOST,
+            http_workers=_int_setting(values, "FACTBOT_HTTP_WORKERS", 1),
+            http_backlog=_int_setting(values, "FACTBOT_HTTP_BACKLOG", 2048, minimum=128),
+            http_keepalive_s=_seconds_setting(values, "FACTBOT_HTTP_KEEPALIVE", 5.0),
+            http_read_timeout_s=_seconds_setting(values, "FACTBOT_HTTP_READ_TIMEOUT", 10.0),
+            http_max_body_bytes=_int_setting(values, "FACTBOT_HTTP_MAX_BODY", 1_000_000, minimum=1024),
+            http_max_connections=_int_setting(values, "FACTBOT_HTTP_MAX_CONNECTIONS", 1000, minimum=16),
         )
 
     @property

@@ -1,7 +1,9 @@
 """Remember recent Events API ``event_id``s so a redelivered event is answered once.
 
-The memory is in-process and bounded (the most recent ``capacity`` ids): enough for Slack's
-retries, which come within minutes, but forgotten on restart and not shared between processes.
+:class:`SeenEvents` is what the Slack layer needs; :class:`RecentEventIds` is the in-process,
+bounded implementation (the most recent ``capacity`` ids): enough for Slack's retries, which come
+within minutes, but forgotten on restart and not shared between processes. A database-backed
+implementation with the same method can replace it to share the record between workers.
 """
 
 from __future__ import annotations
@@ -9,10 +11,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CAPACITY = 10_000
+
+
+class SeenEvents(Protocol):
+    """The record of event deliveries already taken on."""
+
+    def first_sighting(self, event_id: str) -> bool:
+        """Record ``event_id`` atomically; True only for the first caller to record it."""
+        ...
 
 
 class RecentEventIds:

@@ -23,6 +23,7 @@ from slack_sdk.http_retry import (
 )
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack import metrics
 from bot.slack.blocks import Reply
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def post_reply(client: WebClient, channel_id: str, reply: Reply, *, thread_ts: s
         response = client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **reply.message())
     except SlackApiError as error:
         code = str(error.response.get("error") or "unknown_error")
+        metrics.count_slack_api_error("chat.postMessage", code)
         if code in MEMBERSHIP_ERRORS:
             logger.warning(
                 "cannot post in channel %s: %s (invite the bot to the channel with /invite)", channel_id, code
@@ -75,6 +77,7 @@ def post_reply(client: WebClient, channel_id: str, reply: Reply, *, thread_ts: s
             logger.error("chat.postMessage in channel %s failed: %s", channel_id, code)
         return Posted(error=code)
     except OSError as error:  # URLError, timeouts and connection resets, after the retries
+        metrics.count_slack_api_error("chat.postMessage", "network_error")
         logger.error("chat.postMessage in channel %s failed: cannot reach Slack (%s)", channel_id, error)
         return Posted(error="network_error")
     return Posted(ts=str(response.get("ts") or "") or None, error=None if response.get("ts") else "no_ts")
@@ -89,8 +92,10 @@ def send_to_response_url(url: str | None, body: dict[str, Any]) -> bool:
         response = WebhookClient(url, retry_handlers=retry_handlers()).send_dict(body)
     except OSError as error:
         logger.error("response_url request failed: cannot reach Slack (%s)", error)
+        metrics.count_slack_api_error("response_url", "network_error")
         return False
     if response.status_code != 200:
+        metrics.count_slack_api_error("response_url", f"http_{response.status_code}")
         # 404 with "expired_url" / "used_url": response_urls last 30 minutes and 5 uses.
         logger.warning("response_url refused the message: HTTP %s %s", response.status_code, response.body)
         return False

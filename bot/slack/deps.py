@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 
 from bot.digest.service import DigestService
 from bot.model import Answer, ArticleInfo
-from bot.slack.dedupe import RecentEventIds
+from bot.slack.dedupe import RecentEventIds, SeenEvents
 from bot.storage import Database
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class AnswerEngine(Protocol):
 
 @dataclass(frozen=True)
 class SlackDeps:
-    """The engine that answers, the database that records votes, and the memory of seen events.
+    """The engine that answers, the database that records votes, and the record of seen events.
 
     ``command`` is the slash command's name as configured in the manifest. ``digest`` serves
     ``/fact digest`` (None: digests are not set up, and the command says so).
@@ -38,7 +38,7 @@ class SlackDeps:
 
     engine: AnswerEngine
     database: Database
-    seen_events: RecentEventIds = field(default_factory=RecentEventIds)
+    seen_events: SeenEvents = field(default_factory=RecentEventIds)
     command: str = "/fact"
     digest: DigestService | None = None
 

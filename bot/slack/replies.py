@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
+from bot.slack import metrics
 from bot.slack.blocks import (
     Reply,
     answer_reply,
@@ -53,6 +55,9 @@ def question_reply(question: str, deps: SlackDeps, *, private: bool) -> Reply:
         return empty_question_reply(deps.command)
     if len(question) > MAX_QUESTION_CHARS:
         return question_too_long_reply(MAX_QUESTION_CHARS)
+    started = time.perf_counter()
     answer = deps.engine.ask(question)
     logger.info("answered=%s confidence=%.2f fact=%s", answer.answered, answer.confidence, answer.fact_id)
-    return answer_reply(answer, repeat_question=private, shareable=private)
+    reply = answer_reply(answer, repeat_question=private, shareable=private)
+    metrics.count_answer(answer.answered, time.perf_counter() - started)
+    return reply

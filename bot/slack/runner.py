@@ -1,16 +1,20 @@
 """``factbot serve``: run FactBot in Slack, over Socket Mode or HTTP, until interrupted.
 
 Socket Mode (``SLACK_APP_TOKEN`` set) needs no public URL; otherwise Slack POSTs to
-``http://<host>:<port>/slack/events``, verified with ``SLACK_SIGNING_SECRET``.
+``http://<host>:<port>/slack/events``, verified with ``SLACK_SIGNING_SECRET``, served by uvicorn
+(``http_server``) in this process or in ``workers`` processes. The digest scheduler runs once, in
+this process, whatever the number of workers.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
+import sqlite3
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -18,14 +22,16 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
+from starlette.types import ASGIApp
 
 from bot.digest.scheduler import DigestScheduler, build_digest_service, start_digest_scheduler
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.settings import DEFAULT_PORT, Settings
 from bot.slack.app import build_app
-from bot.slack.deps import SlackDeps
-from bot.slack.http_server import EVENTS_PATH, BoltHttpServer
+from bot.slack.deps import AnswerEngine, SlackDeps
+from bot.slack.http_app import EVENTS_PATH, HealthCheck, build_asgi_app
+from bot.slack.http_server import BoltHttpServer, HttpLimits, bind_socket, quiet_uvicorn_warnings, serve_http
 from bot.storage import Database
 
 logger = logging.getLogger(__name__)
@@ -34,13 +40,16 @@ EXIT_OK = 0
 EXIT_SLACK_UNREACHABLE = 1
 
 
-def serve(settings: Settings, port: int = DEFAULT_PORT) -> int:
+def serve(
+    settings: Settings, port: int = DEFAULT_PORT, host: str | None = None, workers: int | None = None
+) -> int:
     """Answer Slack until Ctrl-C or SIGTERM; return the process exit code.
 
-    Returns 0 after a clean stop and 1 when Slack cannot be reached (logged in one line).
-    Raises ``ConfigError`` when a token or the signing secret is missing or rejected by Slack, or
-    the port is taken, and lets the engine's and storage's ``FactBotError``s (no index built, ...)
-    propagate: the CLI prints those in one line and exits 2.
+    ``host`` and ``workers`` (HTTP mode only) default to ``FACTBOT_HTTP_HOST`` and
+    ``FACTBOT_HTTP_WORKERS``. Returns 0 after a clean stop and 1 when Slack cannot be reached
+    (logged in one line). Raises ``ConfigError`` when a token or the signing secret is missing or
+    rejected by Slack, or the port is taken, and lets the engine's and storage's ``FactBotError``s
+    (no index built, ...) propagate: the CLI prints those in one line and exits 2.
     """
     settings.require_slack()
     engine = Engine.load(settings.facts_dir, settings.seeds_dir)
@@ -63,7 +72,10 @@ def serve(settings: Settings, port: int = DEFAULT_PORT) -> int:
         with _sigterm_as_interrupt():
             if settings.slack_app_token:
                 return _run_socket_mode(app, settings.slack_app_token)
-            return _run_http(app, port)
+            asgi = _asgi_app(app, settings, health_check(engine, database))
+            return _run_http(
+                settings, asgi, host or settings.http_host, port, workers or settings.http_workers
+            )
     finally:
         if digest_scheduler is not None:
             digest_scheduler.stop()
@@ -90,12 +102,55 @@ def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
 
 def start_http(app: App, port: int, host: str = "0.0.0.0") -> BoltHttpServer:
     """Bind the HTTP endpoint (``ConfigError`` if the port is taken); serve with ``serve_forever()``."""
-    try:
-        return BoltHttpServer(app, host=host, port=port)
-    except OSError as error:
-        raise ConfigError(
-            f"cannot listen on port {port} ({error.strerror}); choose another with `factbot serve --port N`"
-        ) from None
+    return BoltHttpServer(app, host=host, port=port)
+
+
+def health_check(engine: AnswerEngine, database: Database) -> HealthCheck:
+    """``/healthz``: healthy when the engine has an index loaded and the database answers a query."""
+
+    def check() -> str | None:
+        if not engine.articles():
+            return "no fact index loaded"
+        try:
+            database.query("SELECT 1")
+        except sqlite3.Error as error:
+            return f"database does not answer ({type(error).__name__})"
+        return None
+
+    return check
+
+
+def _asgi_app(
+    app: App, settings: Settings, health: HealthCheck, on_shutdown: Callable[[], None] | None = None
+) -> ASGIApp:
+    return build_asgi_app(
+        app,
+        signing_secret=settings.slack_signing_secret,
+        max_body_bytes=settings.http_max_body_bytes,
+        health=health,
+        on_shutdown=on_shutdown,
+    )
+
+
+def build_worker_app(settings: Settings) -> ASGIApp:
+    """One HTTP worker process's ASGI app: its own engine, database handle and Bolt app.
+
+    Called by uvicorn in each worker (``--workers N``); the database is closed when it stops.
+    """
+    _configure_worker_logging(settings)
+    engine = Engine.load(settings.facts_dir, settings.seeds_dir)
+    database = Database(settings.db_path)
+    digest = build_digest_service(settings, engine, database, client=None)
+    app = build_app(settings, SlackDeps(engine=engine, database=database, digest=digest))
+    return _asgi_app(app, settings, health_check(engine, database), on_shutdown=database.close)
+
+
+def _configure_worker_logging(settings: Settings) -> None:
+    quiet_uvicorn_warnings()  # worker processes start with fresh loggers
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+        )
 
 
 def _run_socket_mode(app: App, app_token: str) -> int:
@@ -114,15 +169,19 @@ def _run_socket_mode(app: App, app_token: str) -> int:
     return EXIT_OK
 
 
-def _run_http(app: App, port: int) -> int:
-    server = start_http(app, port)
-    _announce(f"FactBot is listening on http://0.0.0.0:{server.port}{EVENTS_PATH}; Ctrl-C stops it.")
+def _run_http(settings: Settings, asgi: ASGIApp, host: str, port: int, workers: int) -> int:
+    limits = HttpLimits.from_settings(settings)
+    sock = bind_socket(host, port, limits.backlog)
+    processes = f"{workers} worker processes" if workers > 1 else "one process"
+    _announce(f"FactBot is listening on http://{host}:{port}{EVENTS_PATH} ({processes}); Ctrl-C stops it.")
     try:
-        server.serve_forever()
+        serve_http(
+            limits, sock, workers, app=asgi, worker_factory=functools.partial(build_worker_app, settings)
+        )
     except KeyboardInterrupt:
         logger.info("stopping")
     finally:
-        server.server_close()
+        sock.close()
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""@mentions and DMs over HTTP: threaded answers, ignored events, retries answered once."""
+"""@mentions and DMs over HTTP: threaded answers, ignored events, each event answered once."""
 
 from __future__ import annotations
 
@@ -130,8 +130,13 @@ def test_retried_delivery_is_not_answered_again(slack: RunningApp, fake_slack: F
     assert len(_posts_before_marker(slack, fake_slack)) == 1
 
 
-def test_retry_arriving_first_is_not_answered(slack: RunningApp, fake_slack: FakeSlack) -> None:
+def test_retry_of_a_never_seen_event_is_answered_once(slack: RunningApp, fake_slack: FakeSlack) -> None:
+    # The first delivery never arrived (a reset, a restart): the retry is the only chance to answer.
     event = mention_event(f"<@{BOT_USER_ID}> {ANSWERABLE}", ts="1700000007.000700")
-    reply = slack.sender.event(event, event_id="Ev0ONLYRETRY", headers={"X-Slack-Retry-Num": "2"})
+    reply = slack.sender.event(event, event_id="Ev0ONLYRETRY", headers={"X-Slack-Retry-Num": "1"})
     assert reply.status == 200
-    assert _posts_before_marker(slack, fake_slack) == []
+    again = slack.sender.event(event, event_id="Ev0ONLYRETRY", headers={"X-Slack-Retry-Num": "2"})
+    assert again.status == 200  # a true duplicate: acked, not answered
+
+    [post] = _posts_before_marker(slack, fake_slack)
+    assert post.body["thread_ts"] == "1700000007.000700"

@@ -140,3 +140,87 @@ def _accepts_connections(port: int) -> bool:
     except OSError:
         time.sleep(0.02)
         return False
+
+
+def _spawned_workers(parent: int) -> list[int]:
+    """Worker processes uvicorn spawned under ``parent`` (multiprocessing's spawn_main children)."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in cmdline:
+            workers.append(int(entry.name))
+    return workers
+
+
+def test_factbot_serve_with_two_workers_answers_and_sums_metrics_over_them(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    port = _free_port()
+    env = _factbot_env(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        PYTHONPATH=str(REPO),
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [*_factbot(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        sender = SlackSender(port)
+        wait_until(lambda: process.poll() is not None or _healthy(sender), timeout=60)
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        wait_until(lambda: len(_spawned_workers(process.pid)) == 2, timeout=30)
+        body = urlencode(slash_command_body(ANSWERABLE, response_url=fake_slack.response_url()))
+        for _ in range(8):
+            assert sender.post(body, content_type="application/x-www-form-urlencoded").status == 200
+        for _ in range(3):  # whichever worker answers /metrics counts every worker's questions
+            metrics = sender.get("/metrics")
+            assert metrics.status == 200
+            assert "factbot_questions_total 8.0" in metrics.text
+        workers = _spawned_workers(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _healthy(sender: SlackSender) -> bool:
+    try:
+        return sender.get("/healthz").status == 200
+    except OSError:
+        time.sleep(0.05)
+        return False
+
+
+def test_http_settings_are_read_and_checked() -> None:
+    env = {
+        "FACTBOT_HTTP_HOST": "127.0.0.1",
+        "FACTBOT_HTTP_WORKERS": "3",
+        "FACTBOT_HTTP_BACKLOG": "512",
+        "FACTBOT_HTTP_KEEPALIVE": "2.5",
+        "FACTBOT_HTTP_READ_TIMEOUT": "4",
+        "FACTBOT_HTTP_MAX_BODY": "65536",
+        "FACTBOT_HTTP_MAX_CONNECTIONS": "200",
+    }
+    settings = Settings.from_env(env, dotenv_path=None)
+    assert (settings.http_host, settings.http_workers, settings.http_backlog) == ("127.0.0.1", 3, 512)
+    assert (settings.http_keepalive_s, settings.http_read_timeout_s) == (2.5, 4.0)
+    assert (settings.http_max_body_bytes, settings.http_max_connections) == (65536, 200)
+    for name, bad in [
+        ("FACTBOT_HTTP_BACKLOG", "5"),
+        ("FACTBOT_HTTP_KEEPALIVE", "soon"),
+        ("FACTBOT_HTTP_READ_TIMEOUT", "0"),
+        ("FACTBOT_HTTP_WORKERS", "0"),
+    ]:
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: bad}, dotenv_path=None)

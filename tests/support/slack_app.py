@@ -20,7 +20,8 @@ from slack_bolt import App
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import AnswerEngine, SlackDeps
-from bot.slack.http_server import BoltHttpServer
+from bot.slack.http_server import BoltHttpServer, HttpLimits
+from bot.slack.runner import health_check
 from bot.storage import Database
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
@@ -57,8 +58,12 @@ def running_app(
     fake: FakeSlack,
     db_path: Path,
     on_timing: Callable[[float], None] | None = None,
+    limits: HttpLimits | None = None,
 ) -> Iterator[RunningApp]:
     """Build the app with ``engine`` and a real SQLite file, serve it on a free port, stop it after.
+
+    Served as ``factbot serve`` serves one worker (uvicorn, ``/healthz`` on ``engine`` and the
+    database); ``limits`` overrides the server's timeouts and sizes.
 
     Lazy listeners (the work after each ack) run one at a time, in arrival order, so a test can
     send a marker request after others and know those were handled once the marker's reply is in.
@@ -68,7 +73,14 @@ def running_app(
     deps = SlackDeps(engine=engine, database=database)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lazy-listener")
     app = build_app(settings, deps, listener_executor=executor)
-    server = BoltHttpServer(app, host="127.0.0.1", port=0, on_timing=on_timing)
+    server = BoltHttpServer(
+        app,
+        host="127.0.0.1",
+        port=0,
+        limits=limits,
+        health=health_check(engine, database),
+        on_timing=on_timing,
+    )
     thread = server.start_in_thread()
     try:
         yield RunningApp(app, server, SlackSender(server.port), deps, database)

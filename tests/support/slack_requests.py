@@ -151,6 +151,16 @@ class SlackSender:
         finally:
             connection.close()
 
+    def get(self, path: str) -> HttpReply:
+        """GET ``path`` (``/healthz``, ``/metrics``) from the same server."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return HttpReply(response.status, response.read().decode())
+        finally:
+            connection.close()
+
     def slash(self, text: str, *, response_url: str, **fields: Any) -> HttpReply:
         body = urlencode(slash_command_body(text, response_url=response_url, **fields))
         return self.post(body, content_type="application/x-www-form-urlencoded")

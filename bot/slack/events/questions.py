@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
+from bot.slack import metrics
 from bot.slack.delivery import post_reply
 from bot.slack.deps import SlackDeps
 from bot.slack.payloads import IncomingQuestion
@@ -25,22 +26,26 @@ def is_question(event: dict[str, Any]) -> bool:
 def skip_redeliveries(
     body: dict[str, Any], request: BoltRequest, next: Callable[[], None], *, deps: SlackDeps
 ) -> BoltResponse | None:
-    """Listener middleware: ack Slack's retries and already-seen ``event_id``s without answering again.
+    """Listener middleware: ack an ``event_id`` seen before without answering it again.
 
-    Slack retries an event it thinks failed (``X-Slack-Retry-Num``; Socket Mode's
-    ``retry_attempt`` arrives as the same header); the first delivery has answered already, or
-    is answering. ``deps.seen_events`` catches a redelivery that comes without the header.
+    Slack redelivers an event it thinks failed, with ``X-Slack-Retry-Num`` (Socket Mode's
+    ``retry_attempt`` arrives as the same header). A retry is answered when its ``event_id`` was
+    never seen here, since the first delivery may have been lost (a reset, a restart); it is
+    skipped when the first delivery is answered or answering. The header only shapes the log line.
     """
-    retry_num = request.headers.get("x-slack-retry-num", ["0"])[0]
     event_id = str(body.get("event_id") or "")
-    if retry_num not in ("", "0"):
-        logger.info("skipping retry %s of event %s (%s)", retry_num, event_id, _retry_reason(request))
-        if event_id:
-            deps.seen_events.first_sighting(event_id)
-        return BoltResponse(status=200, body="")
+    retry_num = request.headers.get("x-slack-retry-num", ["0"])[0]
     if event_id and not deps.seen_events.first_sighting(event_id):
-        logger.info("skipping event %s: already seen", event_id)
+        logger.info("skipping event %s: already seen (retry %s)", event_id, retry_num)
+        metrics.DUPLICATE_EVENTS.inc()
         return BoltResponse(status=200, body="")
+    if retry_num not in ("", "0"):
+        logger.info(
+            "answering retry %s of event %s: its first delivery never arrived (%s)",
+            retry_num,
+            event_id,
+            _retry_reason(request),
+        )
     next()
     return None
 
