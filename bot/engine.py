@@ -5,73 +5,73 @@ This module and everything it imports never import Slack.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import logging
 import pickle
 import re
-from bisect import bisect_left
 from collections import Counter
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from bot.answers import (
-    STRICT_TYPES,
-    counts_a_question_word,
-    extract,
-    head_word,
-    name_given,
-    question_type,
-    span_fit,
-    within_bounds,
-    year_bounds,
-)
+import numpy as np
+
+from bot.answers import extract, head_word, name_given, question_type
 from bot.errors import IndexMissingError
 from bot.facts import ALIASES_FILE, collector_paused, facts_paths, load_facts_files, load_vocabulary
-from bot.matching import MAX_PROXIMITY, Analyzer, Candidate, FactIndex, QueryTerm, Ranked
-from bot.model import Answer, ArticleInfo, Fact, Source, Span
+from bot.features import (
+    CONFIDENCE_FEATURE_NAMES,
+    FEATURE_NAMES,
+    Question,
+    Semantic,
+    analyse,
+    candidate_features,
+    confidence_features,
+    sentence_hits,
+    span_overlap,
+)
+from bot.learned import Model, packaged_model
+from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm, Ranked
+from bot.model import Answer, ArticleInfo, Fact, Source
 from bot.text import common_english
 
 logger = logging.getLogger(__name__)
 
-# Answers below this confidence are declined. Confidence 0.5 means the fact covers 27.5% of the
-# question's weight (sentence and paragraph averaged); 1.0 means 55% or more.
-CONFIDENCE_THRESHOLD = 0.5
-FULL_CONFIDENCE_COVERAGE = 0.55
-# A question whose words are mostly unknown to every article is about something else. A common
-# English word that is not a name counts COMMON_UNKNOWN_WEIGHT for this share: it may be a
-# paraphrase ("shipped" for "exported"), so it is answered, but only by a fact that matches the
-# rest well: confidence at least PARAPHRASE_CONFIDENCE_THRESHOLD, and PARAPHRASE_MIN_SHARED of its words.
-MAX_UNKNOWN_SHARE = 0.3
-COMMON_UNKNOWN_WEIGHT = 0.25
-PARAPHRASE_CONFIDENCE_THRESHOLD = 0.9
-PARAPHRASE_MIN_SHARED = 2
-NAME_MISSING_PENALTY = 0.5
-# The question asks for a date, an amount, a count... and the fact has none.
-STRICT_TYPE_PENALTY = 0.5
-# Amounts and counts are written with digits, $ and % (or number words): a fact without one surely
-# does not hold the answer. Dates are written in more ways than the spans know ("in the reign of").
-AMOUNT_TYPES = frozenset({"money", "percent", "amount", "change"})
-AMOUNT_TYPE_PENALTY = 0.3
-VALUE_TYPES = frozenset({"money", "percent", "amount", "change", "count", "date", "year", "day"})
-# An amount or date from a sentence that does not name the question's subject is likely someone else's.
-SUBJECT_MISSING_PENALTY = 0.7
-TYPE_BONUS = 0.25
-# A question asking for a date or an amount is answered by a sentence that has one.
-VALUE_TYPE_BONUS = 0.6
-NAME_MISSING_FACTOR = 0.9
-# In a keyword question ("south korea defence spending") every name was chosen on purpose.
-KEYWORD_NAME_MISSING_FACTOR = 0.6
-LIST_BONUS = 0.15
-_YEAR_RE = re.compile(r"\d{4}\b")
-_WH_RE = re.compile(r"\b(?:what|when|where|which|who|whom|whose|why|how)\b", re.IGNORECASE)
-_LIST_QUESTION_RE = re.compile(r"\b(?:kinds?|types?|sorts?|forms?|examples?)\s+of\b", re.IGNORECASE)
-_ENUMERATION_RE = re.compile(
-    r"\b(?:such as|including|includes?|from\s+\w+(?:\s+\w+)?\s+to|ranging|like|e\.g\.)\b"
-)
-COVERAGE_WEIGHT = 0.5
-PROXIMITY_BONUS = 0.2
+# How many facts each search proposes to the ranker: the best by BM25 and the best by meaning.
+LEXICAL_CANDIDATES = 20
+SEMANTIC_CANDIDATES = 20
+# Up to this many facts, every fact is compared with the question by meaning (one matrix-vector
+# product, a few ms); above it, only the facts of the paragraphs the lexical search found.
+SEMANTIC_SCAN_LIMIT = 20_000
 MAX_QUESTION_CHARS = 500
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
+
+
+class CandidateSet(NamedTuple):
+    """The facts proposed for a question, with their evidence and feature rows."""
+
+    question: Question
+    docs: np.ndarray
+    evidence: list[Candidate]
+    features: np.ndarray
+
+
+class Models(NamedTuple):
+    """The shipped ranker and confidence model, and the confidence an answer needs."""
+
+    ranker: Model
+    confidence: Model
+    threshold: float
+
+
+@functools.cache
+def models(semantic: bool) -> Models:
+    """The models for an engine with (or without) the embedding model, read once per process."""
+    suffix = "" if semantic else "-lexical"
+    ranker = packaged_model(f"ranker{suffix}.json", FEATURE_NAMES)
+    confidence = packaged_model(f"confidence{suffix}.json", CONFIDENCE_FEATURE_NAMES)
+    return Models(ranker, confidence, float(confidence.info["threshold"]))
 
 
 class Engine:
@@ -84,6 +84,50 @@ class Engine:
         self._by_id = {fid: i for i, fid in enumerate(index.fact_ids())}
         self._counts = Counter(index.articles_of_facts())
         self._topics = _topics_of(index.facts)
+        self._embedder: Any = None
+        self._vectors: np.ndarray | None = None  # (facts, d) L2-normalised, when semantic search is on
+        self._paragraph_vectors: np.ndarray | None = None
+        self._models: Models | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Vectors live in their own cache (bot.semantic.VectorCache); the model is loaded per process.
+        return {**self.__dict__, "_embedder": None, "_vectors": None, "_paragraph_vectors": None}
+
+    @property
+    def models(self) -> Models:
+        """The ranker and confidence model in use: the shipped ones unless evaluation set others."""
+        return self._models or models(self._vectors is not None)
+
+    @models.setter
+    def models(self, value: Models | None) -> None:
+        self._models = value
+
+    @property
+    def semantic(self) -> bool:
+        """Whether the embedding model is in use (else the engine is lexical-only)."""
+        return self._vectors is not None
+
+    def _embed(self, text: str) -> np.ndarray:
+        return self._embedder.embed([text])[0]
+
+    def use_embeddings(self, embedder: Any, cache_dir: Path | None) -> None:
+        """Search by meaning too: embed every fact (only those not in ``cache_dir`` already)."""
+        from bot.semantic import VectorCache
+
+        quotes = [fact.quote for fact in self._index.facts]
+        if cache_dir is not None:
+            vectors = VectorCache(cache_dir).vectors(quotes, embedder)
+        else:
+            vectors = embedder.embed(quotes)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        paragraphs = np.zeros(
+            (int(self._index.paragraph_of.max(initial=-1)) + 1, vectors.shape[1]), np.float32
+        )
+        np.add.at(paragraphs, self._index.paragraph_of, vectors)
+        norms = np.linalg.norm(paragraphs, axis=1, keepdims=True)
+        self._paragraph_vectors = paragraphs / np.maximum(norms, 1e-9)
+        self._vectors = vectors
+        self._embedder = embedder
 
     @property
     def index(self) -> FactIndex:
@@ -93,7 +137,9 @@ class Engine:
     # -- loading --------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, facts_dir: Path = Path("facts"), seeds_dir: Path = Path("seeds")) -> Engine:
+    def load(
+        cls, facts_dir: Path = Path("facts"), seeds_dir: Path = Path("seeds"), *, semantic: bool = True
+    ) -> Engine:
         """Load the index built by ``factbot build`` (IndexMissingError / FactsFileError).
 
         What is loaded is then frozen out of the cyclic garbage collector (``gc.freeze``): the
@@ -103,6 +149,8 @@ class Engine:
         common_english()  # read at start-up, so a broken install fails here and not in a question
         with collector_paused():
             engine = cls._load(facts_dir, seeds_dir)
+            if semantic:
+                _attach_embeddings(engine, facts_dir)
             gc.freeze()
         return engine
 
@@ -151,36 +199,78 @@ class Engine:
 
     # -- questions ------------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question, or decline with up to three suggestions."""
+    def candidates(
+        self, question: str, *, semantic: bool = True, vector: np.ndarray | None = None
+    ) -> CandidateSet:
+        """The facts the searches propose for a question, with the features the models read.
+
+        ``semantic`` False leaves out the embedding model (as when it is not installed); ``vector``
+        is the question's embedding when the caller has it already.
+        """
+        vectors = self._vectors if semantic else None
+        if vectors is not None and vector is None:
+            vector = self._embed(question)
+        index = self._index
+        q = analyse(index, question, vector)
+        fields = index.field_scores(q.query, q.kind)
+        lexical = index.search(q.query, LEXICAL_CANDIDATES, q.kind, fields)
+        found = [r.index for r in lexical]
+        meaning = None
+        order = None
+        if vector is not None and vectors is not None and len(vectors):
+            if len(vectors) <= SEMANTIC_SCAN_LIMIT:
+                cosines = vectors @ vector
+                scanned = None
+            else:  # too many facts to compare with all: those of the lexical candidates' paragraphs
+                scanned = index.sentences_in(np.unique(index.paragraph_of.take(np.array(found, np.int64))))
+                cosines = np.full(len(vectors), -1.0, dtype=np.float32)
+                cosines[scanned] = vectors[scanned] @ vector
+            pool = np.arange(len(vectors)) if scanned is None else scanned
+            keep = min(SEMANTIC_CANDIDATES, len(pool))
+            if keep:
+                top = pool[np.argpartition(-cosines.take(pool), keep - 1)[:keep]]
+                order = top[np.argsort(-cosines.take(top), kind="stable")]
+                meaning = Semantic(cosines, vectors, self._paragraph_vectors, vector)
+                known = set(found)
+                found.extend(int(d) for d in order if int(d) not in known)
+        docs = np.array(found, dtype=np.int64)
+        scores = {r.index: r.score for r in lexical}
+        evidence = [index.evidence(Ranked(d, scores.get(d, 0.0)), q.query, q.kind) for d in found]
+        features = candidate_features(index, q, docs, evidence, fields, lexical, meaning, order)
+        return CandidateSet(q, docs, evidence, features)
+
+    def ask(self, question: str, *, vector: np.ndarray | None = None) -> Answer:
+        """Answer one question, or decline with up to three suggestions (``vector``: its embedding,
+        when the caller has it already)."""
         text = " ".join(question.split())[:MAX_QUESTION_CHARS]
-        kind = question_type(text)
-        bounds = year_bounds(text)
-        query = self._index.query_terms(text)
-        ranked = self._index.search(query, kind=kind)
-        threshold = _confidence_needed(query)
-        choice = None
-        if threshold is not None:
-            # A possible paraphrase needs more than one word in common to go on.
-            shared = PARAPHRASE_MIN_SHARED if threshold > CONFIDENCE_THRESHOLD else 1
-            choice = self._choose(ranked, query, kind, bounds, text, threshold, shared)
-        if choice is None:
+        found = self.candidates(text, vector=vector)
+        if not len(found.docs):
+            return self._decline(text, [])
+        ranker, confidence_model, threshold = self.models
+        scores = ranker.decision(found.features)
+        order = np.argsort(-scores, kind="stable")
+        best = int(order[0])
+        confidence = float(
+            confidence_model.probability(confidence_features(found.features, scores, best)[None])[0]
+        )
+        ranked = [int(found.docs[i]) for i in order]
+        if confidence < threshold:
             return self._decline(text, ranked)
-        candidate, confidence = choice
-        named = self._named(candidate.index, text, kind)
+        q = found.question
+        named = self._named(ranked[0], text, q.kind)
         if named is not None:  # "What is ... called?" and a sentence says "This is called X."
             index, short = named
         else:
-            index = candidate.index
-            hits = self._hits(index, _hit_weights(query))
+            index = ranked[0]
+            hits = sentence_hits(self._index, index, q.weights)
             short = extract(
                 self._index.fact(index),
                 self._index.term_positions(index),
                 hits,
-                kind,
-                self._span_overlap(index, hits),
-                bounds,
-                self._head_key(text, query),
+                q.kind,
+                span_overlap(self._index, index, hits),
+                q.bounds,
+                self._head_key(text, q.query),
             ).text
         fact = self._index.fact(index)
         return Answer(
@@ -189,81 +279,10 @@ class Engine:
             answer=short,
             quote=fact.quote,
             source=self.source(fact),
-            confidence=confidence,
+            confidence=round(confidence, 3),
             suggestions=(),
             fact_id=fact.id,
         )
-
-    def _choose(
-        self,
-        ranked: list[Ranked],
-        query: list[QueryTerm],
-        kind: str | None,
-        bounds: tuple[int | None, int | None],
-        question: str,
-        threshold: float = CONFIDENCE_THRESHOLD,
-        shared: int = 1,
-    ) -> tuple[Candidate, float] | None:
-        """The ranked fact that best answers the question, with its confidence (None to decline:
-        nothing ranked, or the best has confidence below ``threshold`` or fewer than ``shared`` of
-        the question's words).
-
-        A fact's rank is its score, lowered for what the question has that its sentence lacks, plus
-        a ``_lift`` of at most ``headroom`` (the lift at its inputs' maxima: answer-type quality 1,
-        proximity MAX_PROXIMITY, a listing): once a fact's score plus that cannot beat the best rank
-        so far, no fact after it can either, so their evidence is never computed.
-        """
-        if not ranked:
-            return None
-        top = ranked[0].score
-        asks = bool(_WH_RE.search(question))
-        wants_list = bool(_LIST_QUESTION_RE.search(question))
-        typed_at_most = 0.0 if kind is None else 1.0  # _answer_span_quality
-        headroom = _lift(top, kind, typed_at_most, MAX_PROXIMITY, wants_list) * (1 + 1e-9)  # and rounding
-        best: tuple[float, Candidate, float] | None = None
-        weights = _hit_weights(query)
-        for hit in ranked:
-            if best is not None and hit.score + headroom < best[0]:
-                break
-            candidate = self._index.evidence(hit, query, kind)
-            typed = self._answer_span_quality(
-                candidate.index, weights, kind, bounds, candidate.names_only_not_in_sentence > 0
-            )
-            confidence = self._confidence(candidate, kind, typed)
-            rank = candidate.score * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * candidate.coverage)
-            rank *= (
-                NAME_MISSING_FACTOR if asks else KEYWORD_NAME_MISSING_FACTOR
-            ) ** candidate.names_not_in_sentence
-            lists = wants_list and bool(_ENUMERATION_RE.search(self._index.quote(candidate.index)))
-            rank += _lift(top, kind, typed, candidate.proximity, lists)
-            if best is None or rank > best[0]:
-                best = (rank, candidate, confidence)
-        if best is None or best[2] < threshold or len(best[1].matched) < shared:
-            return None
-        return best[1], best[2]
-
-    @staticmethod
-    def _confidence(candidate: Candidate, kind: str | None, typed: float) -> float:
-        """How sure an answer is: the share of the question the fact covers, less what speaks against it."""
-        if candidate.missing_numbers:
-            return 0.0
-        coverage = 0.5 * (candidate.coverage + candidate.context_coverage)
-        confidence = min(1.0, coverage / FULL_CONFIDENCE_COVERAGE)
-        if candidate.missing_names:
-            confidence *= NAME_MISSING_PENALTY
-        if kind is not None:
-            # No span of the wanted kind costs the most; a poor one (a count of something else,
-            # a year for "what dates") costs less.
-            if kind in AMOUNT_TYPES or kind == "count":
-                floor = AMOUNT_TYPE_PENALTY
-            elif kind in STRICT_TYPES:
-                floor = STRICT_TYPE_PENALTY
-            else:
-                floor = 0.8
-            confidence *= floor + (1 - floor) * min(1.0, typed)
-            if kind in VALUE_TYPES and candidate.names_only_not_in_sentence:
-                confidence *= SUBJECT_MISSING_PENALTY
-        return max(0.0, confidence)
 
     def _named(self, index: int, question: str, kind: str | None) -> tuple[int, str] | None:
         """When the question asks what something is called: the fact that names it and the name.
@@ -290,65 +309,11 @@ class Engine:
             return None
         return next((q.key for q in query if q.surface.lower() == word.lower()), None)
 
-    def _hits(self, index: int, weights: dict[int, tuple[float, bool]]) -> list[tuple[int, float, bool]]:
-        """(position, weight, is a name) of each term of the fact's sentence that the question has."""
-        return [
-            (position, *weights[term_id])
-            for position, term_id in enumerate(self._index.terms_of(index).tolist())
-            if term_id in weights
-        ]
-
-    def _span_overlap(
-        self, index: int, hits: list[tuple[int, float, bool]], spans: tuple[Span, ...] | None = None
-    ) -> dict[int, float]:
-        """For each span of the fact, the share of its words that the question already has."""
-        starts = self._index.starts_of(index)
-        hit_positions = {p for p, _, _ in hits}
-        overlap: dict[int, float] = {}
-        for span in self._index.spans_of(index) if spans is None else spans:
-            # The terms starting inside the span (starts ascend).
-            inside = list(range(bisect_left(starts, span.start), bisect_left(starts, span.end)))
-            if span.kind == "date":
-                # "May 26–27, 2024" answers "the dates of the 2024 summit": the year is not the news.
-                quote = self._index.quote(index)
-                inside = [i for i in inside if not _YEAR_RE.match(quote, starts[i])]
-            if inside:
-                overlap[span.start] = sum(1 for i in inside if i in hit_positions) / len(inside)
-        return overlap
-
-    def _answer_span_quality(
-        self,
-        index: int,
-        weights: dict[int, tuple[float, bool]],
-        kind: str | None,
-        bounds: tuple[int | None, int | None],
-        subject_missing: bool = False,
-    ) -> float:
-        """0 when the fact holds no span of the wanted kind; up to 1 for a new span of the best kind."""
-        if kind is None:
-            return 0.0
-        all_spans = self._index.spans_of(index)
-        spans = [s for s in all_spans if span_fit(s, kind) and within_bounds(s, bounds)]
-        if not spans:
-            return 0.0
-        hits = self._hits(index, weights)
-        overlap = self._span_overlap(index, hits, all_spans)
-        starts = self._index.starts_of(index)
-
-        def fit(span: Span) -> float:
-            counted = kind != "count" or counts_a_question_word(span, starts, hits)
-            return span_fit(span, kind) * (1.0 - overlap.get(span.start, 0.0)) * (1.0 if counted else 0.4)
-
-        quality = max(fit(s) for s in spans)
-        if kind in VALUE_TYPES and subject_missing:
-            quality *= 0.5  # an amount or a date, but of something the question does not name
-        return quality
-
-    def _decline(self, question: str, ranked: list[Ranked]) -> Answer:
+    def _decline(self, question: str, ranked: list[int]) -> Answer:
         suggestions: list[str] = []
         seen: set[str] = set()
-        for hit in ranked:
-            suggestion = self._suggestion(self._index.fact(hit.index))
+        for index in ranked:
+            suggestion = self._suggestion(self._index.fact(index))
             if suggestion.lower() not in seen:
                 seen.add(suggestion.lower())
                 suggestions.append(suggestion)
@@ -420,47 +385,17 @@ def _topics_of(facts: tuple[Fact, ...], keep: int = 50) -> tuple[tuple[str, ...]
     return questions, tuple(name for name, _ in names.most_common(keep))
 
 
-def _hit_weights(query: list[QueryTerm]) -> dict[int, tuple[float, bool]]:
-    """For each index term the question matches: its weight there and whether it is a name.
-
-    A term that is a variant of several question words counts for the first of them.
-    """
-    weights: dict[int, tuple[float, bool]] = {}
-    for qt in query:
-        for term, weight in qt.variants:
-            if weight and term not in weights:
-                weights[term] = (qt.weight * weight, qt.is_name)
-    return weights
-
-
-def _lift(top: float, kind: str | None, typed: float, proximity: float, lists: bool) -> float:
-    """What re-ranking adds to a fact's score (``top``: the best score): for a span of the wanted
-    type (``typed`` in 0..1), for the question's words standing together, for a list when a list
-    is asked for. It only grows with each input."""
-    bonus = VALUE_TYPE_BONUS if kind in STRICT_TYPES else TYPE_BONUS
-    return top * (bonus * typed + PROXIMITY_BONUS * proximity + (LIST_BONUS if lists else 0.0))
-
-
-def _confidence_needed(query: list[QueryTerm]) -> float | None:
-    """The confidence an answer needs, from the words of the question that no article uses.
-
-    None (decline) when they are too much of the question: it is about something else. When they
-    are only too much counting every word in full, but not with common English words (names
-    excepted) counted at COMMON_UNKNOWN_WEIGHT, it may be a paraphrase: PARAPHRASE_CONFIDENCE_THRESHOLD.
-    """
-    total = sum(q.weight for q in query)
-    if not total:
-        return None
-    unknown = [q for q in query if not q.known]
-    if sum(q.weight for q in unknown) <= MAX_UNKNOWN_SHARE * total:
-        return CONFIDENCE_THRESHOLD
-    common = common_english()
-    discounted = sum(
-        # The list is in lower case: a capitalised word ("Norwegian") is a name and counts in full.
-        q.weight * (COMMON_UNKNOWN_WEIGHT if q.surface.split("'")[0] in common else 1.0)
-        for q in unknown
-    )
-    return PARAPHRASE_CONFIDENCE_THRESHOLD if discounted <= MAX_UNKNOWN_SHARE * total else None
+def _attach_embeddings(engine: Engine, facts_dir: Path) -> None:
+    """Turn on search by meaning when the embedding model is installed (else one warning, lexical only)."""
+    try:
+        from bot.semantic import embedder
+    except ImportError as exc:
+        logger.warning("semantic search is off: %s", exc)
+        return
+    model = embedder()
+    if model is None:
+        return  # bot.semantic has logged why
+    engine.use_embeddings(model, facts_dir.resolve().parent / ".factbot-cache")
 
 
 def _cache_path(facts_dir: Path, paths: list[Path]) -> Path | None:

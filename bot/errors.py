@@ -36,3 +36,7 @@ class StorageError(FactBotError):
 
 class DigestError(FactBotError):
     """A digest request is invalid (bad time, unknown time zone, ...)."""
+
+
+class ModelFileError(FactBotError):
+    """A shipped model file is missing, unreadable or was trained on other features."""

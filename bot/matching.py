@@ -180,6 +180,16 @@ class QueryTerm(NamedTuple):
     rare: bool = False
 
 
+class FieldScores(NamedTuple):
+    """A question's BM25 per field over the whole index (None: no query word in that field)."""
+
+    sentence: np.ndarray | None
+    paragraph: np.ndarray | None
+    inherited: np.ndarray | None
+    questions: np.ndarray | None
+    touched: list[np.ndarray]
+
+
 class Ranked(NamedTuple):
     """A fact the search ranked among the best, on its score alone."""
 
@@ -675,17 +685,11 @@ class FactIndex:
             return True
         return _KIND_FAMILY.get(kind, kind) in {_KIND_FAMILY.get(k, k) for k in kinds}
 
-    def search(
-        self, query: list[QueryTerm], limit: int = CANDIDATES, kind: str | None = None
-    ) -> list[Ranked]:
-        """The best facts for the question, best first (equal scores in fact order).
-
-        A fact scores its sentence's BM25, plus PARAGRAPH_WEIGHT times its paragraph's, plus its
-        curated questions'. Only the facts that can be among the best are scored in full: those a
-        query term touches, and those of the paragraphs whose share alone ranks high enough.
-        """
-        if not len(self._rows) or limit < 1 or not any(q.known for q in query):
-            return []
+    def field_scores(self, query: list[QueryTerm], kind: str | None = None) -> FieldScores | None:
+        """Each fact's BM25 in every field (the paragraph field per paragraph); None when no
+        query word is indexed. ``touched`` lists the facts of every posting list read."""
+        if not len(self._rows) or not any(q.known for q in query):
+            return None
         size = len(self._rows)
         read: list[np.ndarray] = []  # the facts of every posting list read, repeats included
         sentence = self._accumulate(query, self.sentence_postings, size, read)
@@ -700,6 +704,41 @@ class FactIndex:
                     if not self._questions_fit(int(index), kind):
                         from_questions[index] = 0.0
                 read.append(asked)
+        return FieldScores(sentence, paragraph, inherited, from_questions, read)
+
+    def field_matrix(self, fields: FieldScores | None, docs: np.ndarray) -> np.ndarray:
+        """(len(docs), 4): the sentence, paragraph, inherited and curated-question BM25 of each fact."""
+        out = np.zeros((len(docs), 4), dtype=np.float32)
+        if fields is None or not len(docs):
+            return out
+        if fields.sentence is not None:
+            out[:, 0] = fields.sentence.take(docs)
+        if fields.paragraph is not None:
+            out[:, 1] = fields.paragraph.take(self.paragraph_of.take(docs))
+        if fields.inherited is not None:
+            out[:, 2] = fields.inherited.take(docs)
+        if fields.questions is not None:
+            out[:, 3] = fields.questions.take(docs)
+        return out
+
+    def search(
+        self,
+        query: list[QueryTerm],
+        limit: int = CANDIDATES,
+        kind: str | None = None,
+        fields: FieldScores | None = None,
+    ) -> list[Ranked]:
+        """The best facts for the question, best first (equal scores in fact order).
+
+        A fact scores its sentence's BM25, plus PARAGRAPH_WEIGHT times its paragraph's, plus its
+        curated questions'. Only the facts that can be among the best are scored in full: those a
+        query term touches, and those of the paragraphs whose share alone ranks high enough.
+        """
+        if fields is None:
+            fields = self.field_scores(query, kind)
+        if fields is None or limit < 1:
+            return []
+        sentence, paragraph, inherited, from_questions, read = fields
 
         # Each paragraph's share of its facts' scores (``take`` gathers faster than indexing).
         share = PARAGRAPH_WEIGHT * paragraph if paragraph is not None else np.zeros(0, dtype=np.float32)
@@ -726,11 +765,11 @@ class FactIndex:
         best = _sorted_unique(touched[scores >= _kth_best(scores, limit * len(read))]) if read else touched
         floor = _kth_best(combined_at(best), limit)
         rich = np.flatnonzero(share >= floor) if floor > 0 else np.flatnonzero(share > 0)
-        docs = _sorted_unique(np.concatenate([touched[scores >= floor], self._sentences_in(rich)]))
+        docs = _sorted_unique(np.concatenate([touched[scores >= floor], self.sentences_in(rich)]))
         scores = combined_at(docs)
         return [Ranked(int(docs[i]), float(scores[i])) for i in _best_first(scores, docs, limit)]
 
-    def _sentences_in(self, paragraphs: np.ndarray) -> np.ndarray:
+    def sentences_in(self, paragraphs: np.ndarray) -> np.ndarray:
         """The facts of these paragraphs."""
         starts = self.paragraph_sentence_offsets[paragraphs]
         ends = self.paragraph_sentence_offsets[paragraphs + 1]

@@ -56,11 +56,6 @@ def _questions(article: dict, answerable: bool = True) -> list[dict]:
     return [qa for qa in qas if not qa.get("is_impossible") and qa["answers"]] if answerable else qas
 
 
-def _every_question(articles: list[dict]) -> list[str]:
-    """Every question of the first three articles, answerable or not, indexed or not."""
-    return [qa["question"] for article in articles[:3] for qa in _questions(article, answerable=False)]
-
-
 def test_top1_hit_rate_on_indexed_articles(squad_engine) -> None:
     engine, articles = squad_engine
     qas = _questions(articles[0]) + _questions(articles[1])
@@ -81,51 +76,3 @@ def test_unindexed_article_questions_are_declined(squad_engine) -> None:
     assert declined >= DECLINE_FLOOR, (
         f"declined {declined:.1%} < floor {DECLINE_FLOOR:.0%}; e.g. {answered[:3]}"
     )
-
-
-def test_skipping_facts_that_cannot_win_changes_no_answer(squad_engine, monkeypatch) -> None:
-    """The engine stops re-ranking once a fact's score plus the most its evidence can add cannot beat
-    the best rank so far. With that ceiling lifted every candidate is re-ranked: same answers."""
-    engine, articles = squad_engine
-    questions = _every_question(articles)
-    index = engine._index
-    evidence = type(index).evidence
-    calls = []
-
-    def counted(self, *args, **kwargs):
-        calls.append(1)
-        return evidence(self, *args, **kwargs)
-
-    monkeypatch.setattr(type(index), "evidence", counted)
-    skipping = [engine.ask(q) for q in questions]
-    skipping_calls = len(calls)
-    monkeypatch.setattr("bot.engine.MAX_PROXIMITY", 1e9)
-    calls.clear()
-    assert [engine.ask(q) for q in questions] == skipping
-    assert skipping_calls < 0.8 * len(calls), "the ceiling should spare most questions some re-ranking"
-
-
-def test_what_re_ranking_adds_stays_within_its_ceiling(squad_engine) -> None:
-    """The ceiling is what re-ranking adds at its inputs' maxima: coverage 1 (it only lowers a
-    score), answer-type quality 1 and MAX_PROXIMITY. Every candidate of every question stays within."""
-    from bot.answers import question_type, year_bounds
-    from bot.engine import _hit_weights
-    from bot.matching import MAX_PROXIMITY
-
-    engine, articles = squad_engine
-    index = engine._index
-    checked = 0
-    for asked in _every_question(articles):
-        question = " ".join(asked.split())
-        kind, bounds = question_type(question), year_bounds(question)
-        query = index.query_terms(question)
-        weights = _hit_weights(query)
-        for hit in index.search(query, kind=kind):
-            candidate = index.evidence(hit, query, kind)
-            assert 0.0 <= candidate.coverage <= candidate.context_coverage <= 1.0, question
-            assert 0.0 <= candidate.proximity <= MAX_PROXIMITY, question
-            for subject_missing in (False, True):
-                typed = engine._answer_span_quality(hit.index, weights, kind, bounds, subject_missing)
-                assert 0.0 <= typed <= 1.0, question
-            checked += 1
-    assert checked > 1000

@@ -1,0 +1,395 @@
+"""Train FactBot's ranker and confidence model, and measure them by cross-validation over articles.
+
+Data: the 27 SQuAD 2.0 dev articles in ``shared/eval`` (``squad2-dev-8.json`` and
+``squad2-dev-19.json``; Wikipedia text and crowd-sourced questions, CC BY-SA 4.0). The articles
+are dealt into ``GROUPS`` groups in file order (article i goes to group i mod GROUPS); each group is
+built into one FactBot index, and each question is asked of the index of its own article's group
+(to be answered) and of a sample of other groups' indexes (to be declined).
+
+Cross-validation is by whole group, so by whole article: for each group, both models are fitted
+on what the other groups' indexes gave for the other groups' questions, then the real
+``Engine.ask`` answers the held-out group's questions with them. Half-and-half: an index of half
+the groups, with models fitted on the other half only, asked both halves' questions.
+
+    .venv/bin/python -m bench.train              # cross-validate; print and save the figures
+    .venv/bin/python -m bench.train --write      # then fit on all 27 articles and write bot/models/
+    make train                                   # the same as --write, installing scikit-learn first
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import REPO, contains_any, norm, pct, shared_dir, write_result
+from bench.squad import Article, Question, load_squad, write_seeds
+
+GROUPS = 6
+OFF_PER_INDEX = 1500  # questions of other groups asked of each index, to be declined
+SEED = 14
+# The confidence an answer needs is set so that this share of off-index training questions is declined.
+TARGET_DECLINED = 0.975
+MODELS_DIR = REPO / "bot" / "models"
+RANKER_L2 = 1.0
+CONFIDENCE_TREES = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 40}
+# Features that come from the embedding model: zero when it is not installed.
+SEMANTIC_ONLY = (
+    "cosine",
+    "cosine_gap_to_best",
+    "cosine_paragraph",
+    "cosine_previous",
+    "semantic_reciprocal_rank",
+    "best_cosine_in_index",
+    "semantic_available",
+)
+
+
+@dataclass
+class Asked:
+    """One question put to one index: its candidates' feature rows and which hold the answer."""
+
+    index: int  # the index (group) it was asked of
+    question: Question
+    own: bool  # its article is in that index
+    features: np.ndarray
+    labels: np.ndarray  # 1 where the candidate's quote holds an annotator's answer
+    lexical: np.ndarray  # True where the lexical search proposed the candidate
+
+
+def all_articles() -> list[Article]:
+    eval_dir = shared_dir() / "eval"
+    return [*load_squad(eval_dir / "squad2-dev-8.json"), *load_squad(eval_dir / "squad2-dev-19.json")]
+
+
+def build_engine(articles: Sequence[Article], workdir: Path, semantic: bool = True) -> Any:
+    from bot import build
+    from bot.engine import Engine
+
+    seeds, facts = workdir / "seeds", workdir / "facts"
+    if not facts.exists():
+        write_seeds(articles, seeds)
+        build.build_index(seeds, facts)
+    return Engine.load(facts, seeds, semantic=semantic)
+
+
+def question_vectors(questions: Sequence[Question], cache: Path) -> dict[str, np.ndarray]:
+    """Every question's embedding (empty when the embedding model is not installed)."""
+    try:
+        from bot.semantic import VectorCache, embedder
+    except ImportError:
+        return {}
+    model = embedder()
+    if model is None:
+        return {}
+    texts = sorted({" ".join(q.text.split()) for q in questions})
+    vectors = VectorCache(cache).vectors(texts, model)
+    return dict(zip(texts, vectors, strict=True))
+
+
+def ask_candidates(
+    engine: Any, index: int, questions: Sequence[Question], own: bool, vectors: dict
+) -> list[Asked]:
+    out = []
+    for q in questions:
+        text = " ".join(q.text.split())
+        found = engine.candidates(text, vector=vectors.get(text))
+        labels = np.array(
+            [contains_any(engine.index.quote(int(d)), q.answers) for d in found.docs], dtype=bool
+        )
+        lexical = found.features[:, 5] > 0 if len(found.docs) else np.zeros(0, dtype=bool)
+        out.append(Asked(index, q, own, found.features, labels, lexical))
+    return out
+
+
+def off_sample(questions: Sequence[Question], n: int, salt: int) -> list[Question]:
+    if len(questions) <= n:
+        return list(questions)
+    return random.Random(SEED * 1000 + salt).sample(list(questions), n)
+
+
+# -- fitting ----------------------------------------------------------------------------------------
+
+
+def lexical_view(asked: Asked) -> tuple[np.ndarray, np.ndarray]:
+    """What an engine without the embedding model would have seen: lexical candidates only, and
+    the semantic features zero."""
+    from bot.features import FEATURE_NAMES
+
+    keep = asked.lexical
+    features = asked.features[keep].copy()
+    for name in SEMANTIC_ONLY:
+        features[:, FEATURE_NAMES.index(name)] = 0.0
+    return features, asked.labels[keep]
+
+
+def view(asked: Asked, semantic: bool) -> tuple[np.ndarray, np.ndarray]:
+    return (asked.features, asked.labels) if semantic else lexical_view(asked)
+
+
+def fit_models(rows: Sequence[Asked], semantic: bool, info: dict[str, Any] | None = None) -> Any:
+    """The ranker (which candidate holds the answer: a conditional logit over each question's
+    candidates) and the confidence model (is the ranker's choice right: boosted trees), with the
+    confidence threshold that declines TARGET_DECLINED of the off-index training questions."""
+    from bot.engine import Models
+    from bot.features import CONFIDENCE_FEATURE_NAMES, FEATURE_NAMES, confidence_features
+    from bot.learned import LinearModel, TreeModel
+
+    groups, chosen = [], []
+    for asked in rows:
+        features, labels = view(asked, semantic)
+        if asked.own and labels.any() and not labels.all():
+            groups.append(features)
+            chosen.append(labels)
+    ranker = LinearModel.fit_choice(groups, chosen, FEATURE_NAMES, l2=RANKER_L2, info=info)
+    cx, cy, own = [], [], []
+    for asked in rows:
+        if asked.own and asked.question.impossible:
+            continue  # on-topic but unanswerable: not what the confidence is calibrated for
+        features, labels = view(asked, semantic)
+        if not len(labels):
+            continue
+        scores = ranker.decision(features)
+        best = int(np.argmax(scores))
+        cx.append(confidence_features(features, scores, best))
+        cy.append(bool(labels[best]) and asked.own)
+        own.append(asked.own)
+    x, y, own_mask = np.array(cx), np.array(cy, dtype=int), np.array(own)
+    # Off-index questions weigh as much in all as the indexed articles' own questions.
+    weights = np.where(own_mask, 1.0, own_mask.sum() / max((~own_mask).sum(), 1))
+    confidence = TreeModel.fit(x, y, CONFIDENCE_FEATURE_NAMES, sample_weight=weights, **CONFIDENCE_TREES)
+    off = confidence.probability(x[~own_mask])
+    threshold = float(np.quantile(off, TARGET_DECLINED)) if len(off) else 0.5
+    confidence.info.update({**(info or {}), "threshold": threshold})
+    return Models(ranker, confidence, threshold)
+
+
+# -- measuring --------------------------------------------------------------------------------------
+
+
+def short_answer_holds(short: str | None, answers: Sequence[str]) -> bool:
+    """The short answer holds an annotator's answer and is at most 3x its length."""
+    if not short:
+        return False
+    text = norm(short)
+    return any(a and norm(a) in text and len(text) <= 3 * len(norm(a)) for a in answers)
+
+
+@dataclass
+class Outcome:
+    question: Question
+    own: bool
+    answered: bool
+    hit: bool
+    short_hit: bool
+    confidence: float
+    answer: str | None
+    quote: str | None
+
+
+def ask_all(engine: Any, questions: Sequence[Question], own: bool, vectors: dict) -> list[Outcome]:
+    out = []
+    for q in questions:
+        text = " ".join(q.text.split())
+        answer = engine.ask(text, vector=vectors.get(text))
+        hit = bool(answer.answered) and contains_any(answer.quote, q.answers)
+        short = bool(answer.answered) and short_answer_holds(answer.answer, q.answers)
+        out.append(
+            Outcome(q, own, answer.answered, hit, short, answer.confidence, answer.answer, answer.quote)
+        )
+    return out
+
+
+def calibration(outcomes: Sequence[Outcome], buckets: int = 10) -> dict[str, Any]:
+    """Expected calibration error of ``confidence`` as P(right), over answered and declined alike,
+    and answered precision per confidence bucket."""
+    confidences = np.array([o.confidence for o in outcomes])
+    right = np.array([o.own and bool(contains_any(o.quote, o.question.answers)) for o in outcomes])
+    edges = np.linspace(0, 1, buckets + 1)
+    rows, ece = [], 0.0
+    for low, high in itertools.pairwise(edges):
+        inside = (confidences >= low) & ((confidences < high) if high < 1 else (confidences <= high))
+        if not inside.any():
+            continue
+        mean_conf, accuracy = float(confidences[inside].mean()), float(right[inside].mean())
+        ece += inside.mean() * abs(mean_conf - accuracy)
+        rows.append(
+            {
+                "bucket": f"{low:.1f}-{high:.1f}",
+                "n": int(inside.sum()),
+                "confidence": mean_conf,
+                "right": accuracy,
+            }
+        )
+    return {"ece": float(ece), "buckets": rows}
+
+
+def summarise(own: Sequence[Outcome], off: Sequence[Outcome]) -> dict[str, Any]:
+    answered = [o for o in own if o.answered]
+    return {
+        "own_questions": len(own),
+        "top1": sum(o.hit for o in own) / max(len(own), 1),
+        "own_answered": len(answered) / max(len(own), 1),
+        "precision": sum(o.hit for o in answered) / max(len(answered), 1),
+        "short": sum(o.short_hit for o in own) / max(len(own), 1),
+        "off_questions": len(off),
+        "off_declined": sum(not o.answered for o in off) / max(len(off), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--write", action="store_true", help="fit on all articles and write bot/models/")
+    parser.add_argument("--no-half", action="store_true", help="skip the half-and-half indexes")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep built indexes here (reused)")
+    args = parser.parse_args(argv)
+
+    articles = all_articles()
+    groups = [articles[g::GROUPS] for g in range(GROUPS)]
+    group_of = {a.title: g for g, members in enumerate(groups) for a in members}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="factbot-train-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        all_questions = [q for a in articles for q in a.questions]
+        vectors = question_vectors(all_questions, REPO / ".factbot-cache" / "bench")
+        semantic = bool(vectors)
+        print(
+            f"{len(articles)} articles in {GROUPS} groups; embedding model {'on' if semantic else 'MISSING'}"
+        )
+
+        engines, rows = [], []
+        for g, members in enumerate(groups):
+            engine = build_engine(members, workdir / f"group{g}")
+            engines.append(engine)
+            own = [q for a in members for q in a.questions]
+            others = [q for a in articles if group_of[a.title] != g for q in a.questions]
+            rows += ask_candidates(engine, g, own, True, vectors)
+            rows += ask_candidates(engine, g, off_sample(others, OFF_PER_INDEX, g), False, vectors)
+            print(
+                f"  group {g}: {len(members)} articles, {len(engine.facts())} facts"
+                f" ({time.perf_counter() - started:.0f} s)"
+            )
+
+        results: dict[str, Any] = {"groups": [[a.title for a in m] for m in groups], "folds": []}
+        variants = [True, False] if semantic else [False]
+        for use_semantic in variants:
+            name = "semantic" if use_semantic else "lexical"
+            own_all, off_all = [], []
+            for g, engine in enumerate(engines):
+                held_out = {a.title for a in groups[g]}
+                train = [r for r in rows if r.index != g and r.question.article not in held_out]
+                if not use_semantic:
+                    engine = build_engine(groups[g], workdir / f"group{g}", semantic=False)
+                engine.models = fit_models(train, use_semantic)
+                own = ask_all(engine, [q for a in groups[g] for q in a.answerable], True, vectors)
+                others = [q for a in articles if a.title not in held_out for q in a.questions]
+                off = ask_all(engine, off_sample(others, OFF_PER_INDEX, 100 + g), False, vectors)
+                own_all += own
+                off_all += off
+                results["folds"].append({"variant": name, "group": g, **summarise(own, off)})
+            results[name] = {**summarise(own_all, off_all), "calibration": calibration(own_all + off_all)}
+            results[f"_{name}_outcomes"] = own_all
+
+        if not args.no_half and semantic:
+            halves = [
+                [a for g in range(GROUPS // 2) for a in groups[g]],
+                [a for g in range(GROUPS // 2, GROUPS) for a in groups[g]],
+            ]
+            own_all, off_all = [], []
+            for h, half in enumerate(halves):
+                titles = {a.title for a in half}
+                other_titles = {a.title for a in halves[1 - h]}
+                train = [
+                    r
+                    for r in rows
+                    if r.question.article in other_titles
+                    and {a.title for a in groups[r.index]} <= other_titles
+                ]
+                engine = build_engine(half, workdir / f"half{h}")
+                engine.models = fit_models(train, True)
+                own_all += ask_all(engine, [q for a in half for q in a.answerable], True, vectors)
+                off_all += ask_all(
+                    engine,
+                    off_sample([q for a in halves[1 - h] for q in a.questions], 3 * OFF_PER_INDEX, 200 + h),
+                    False,
+                    vectors,
+                )
+                assert not titles & other_titles
+            results["half"] = summarise(own_all, off_all)
+
+        report(results)
+        write_result("train", {k: v for k, v in results.items() if not k.startswith("_")})
+        if args.write:
+            info = {
+                "trained_on": "27 SQuAD 2.0 dev articles (shared/eval, CC BY-SA 4.0)",
+                "command": "make train",
+                "cross_validated": {
+                    k: v
+                    for k, v in results.get("semantic" if semantic else "lexical", {}).items()
+                    if k != "calibration"
+                },
+            }
+            for use_semantic in variants:
+                suffix = "" if use_semantic else "-lexical"
+                fitted = fit_models(rows, use_semantic, info)
+                fitted.ranker.save(MODELS_DIR / f"ranker{suffix}.json")
+                fitted.confidence.save(MODELS_DIR / f"confidence{suffix}.json")
+                print(
+                    f"wrote bot/models/ranker{suffix}.json and confidence{suffix}.json"
+                    f" (threshold {fitted.threshold:.3f})"
+                )
+    print(f"done in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def report(results: dict[str, Any]) -> None:
+    """The figures as Markdown tables (``bench.run_all`` copies them into bench/README.md)."""
+    header = [
+        "cross-validated by article",
+        "top-1",
+        "own answered",
+        "precision",
+        "short answer",
+        "off declined",
+    ]
+    labels = {
+        "semantic": "6 folds, 4-5 article indexes",
+        "lexical": "same, without the embedding model",
+        "half": "half-and-half indexes",
+    }
+    rows = [
+        [
+            labels[name],
+            *(pct(results[name][k]) for k in ("top1", "own_answered", "precision", "short", "off_declined")),
+        ]
+        for name in ("semantic", "lexical", "half")
+        if name in results
+    ]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    for name in ("semantic", "lexical"):
+        if name not in results:
+            continue
+        calibration_table = results[name]["calibration"]
+        print(f"\nCalibration ({name}): expected calibration error {calibration_table['ece']:.3f}\n")
+        print("| confidence | questions | mean confidence | share right |")
+        print("|---|---|---|---|")
+        for b in calibration_table["buckets"]:
+            print(f"| {b['bucket']} | {b['n']} | {b['confidence']:.2f} | {b['right']:.2f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

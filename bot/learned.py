@@ -1,0 +1,293 @@
+"""A learned model is data: fit, save, load, predict.
+
+Two kinds, both small JSON files read with numpy only: a logistic regression (means, scales,
+coefficients) and gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, its trees
+flattened into arrays). Fitting needs scikit-learn, which only ``make train`` installs
+(``pip install -e '.[train]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.errors import ModelFileError
+
+logger = logging.getLogger(__name__)
+
+MODELS_PACKAGE = "bot.models"
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Standardised features times coefficients, plus an intercept; a logistic link for probabilities."""
+
+    names: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fit(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        names: tuple[str, ...],
+        *,
+        c: float = 1.0,
+        sample_weight: np.ndarray | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> LinearModel:
+        """A logistic regression of ``y`` (0/1) on ``x`` (L2-regularised, strength ``1 / c``)."""
+        from sklearn.linear_model import LogisticRegression
+
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        scale[scale < 1e-9] = 1.0
+        model = LogisticRegression(C=c, max_iter=2000)
+        model.fit((x - mean) / scale, y, sample_weight=sample_weight)
+        return cls(names, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]), dict(info or {}))
+
+    @classmethod
+    def fit_choice(
+        cls,
+        groups: list[np.ndarray],
+        chosen: list[np.ndarray],
+        names: tuple[str, ...],
+        *,
+        l2: float = 1.0,
+        info: dict[str, Any] | None = None,
+    ) -> LinearModel:
+        """A conditional logit: for each group of rows (one question's candidates), the softmax of
+        the linear scores should pick the rows marked in ``chosen`` (L2 penalty ``l2``)."""
+        from scipy.optimize import minimize
+
+        x = np.concatenate(groups)
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        scale[scale < 1e-9] = 1.0
+        x = (x - mean) / scale
+        target = np.concatenate([c.astype(np.float64) / c.sum() for c in chosen])
+        starts = np.cumsum([0] + [len(g) for g in groups])[:-1]
+        group_of = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            scores = x @ w
+            top = np.maximum.reduceat(scores, starts)[group_of]
+            exp = np.exp(scores - top)
+            log_total = np.log(np.add.reduceat(exp, starts))[group_of]
+            probability = exp / np.exp(log_total)
+            value = -(target * (scores - top - log_total)).sum() + 0.5 * l2 * w @ w
+            return value, x.T @ (probability - target) + l2 * w
+
+        w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+        return cls(names, mean, scale, w, 0.0, dict(info or {}))
+
+    def decision(self, x: np.ndarray) -> np.ndarray:
+        """The linear score of each row (the log-odds)."""
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """The probability of each row's positive class."""
+        return 1.0 / (1.0 + np.exp(-self.decision(x)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "logistic-regression",
+            "features": list(self.names),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "info": self.info,
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], origin: str) -> LinearModel:
+        try:
+            names = tuple(data["features"])
+            arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
+            intercept = float(data["intercept"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{origin}: not a FactBot model file ({exc})") from exc
+        if any(a.shape != (len(names),) for a in arrays):
+            raise ModelFileError(f"{origin}: the model's arrays do not match its {len(names)} features")
+        return cls(names, *arrays, intercept, dict(data.get("info") or {}))
+
+
+@dataclass(frozen=True)
+class TreeModel:
+    """Gradient-boosted regression trees on the log-odds; all trees are walked at once.
+
+    Node arrays are flat over every tree: node ``i`` tests ``x[feature[i]] <= threshold[i]`` and goes
+    to ``left[i]`` or ``right[i]`` (absolute node numbers); a leaf holds ``value[i]``.
+    """
+
+    names: tuple[str, ...]
+    roots: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf: np.ndarray
+    value: np.ndarray
+    baseline: float
+    depth: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fit(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        names: tuple[str, ...],
+        *,
+        sample_weight: np.ndarray | None = None,
+        info: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> TreeModel:
+        """Fit scikit-learn's HistGradientBoostingClassifier (``params``) and flatten its trees."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        model = HistGradientBoostingClassifier(random_state=0, **params)
+        model.fit(x, y, sample_weight=sample_weight)
+        roots, feature, threshold, left, right, leaf, value = [], [], [], [], [], [], []
+        depth = 0
+        for (predictor,) in model._predictors:  # one tree per iteration for a binary classifier
+            nodes = predictor.nodes
+            offset = len(feature)
+            roots.append(offset)
+            feature.extend(nodes["feature_idx"].tolist())
+            threshold.extend(nodes["num_threshold"].tolist())
+            left.extend((nodes["left"] + offset).tolist())
+            right.extend((nodes["right"] + offset).tolist())
+            leaf.extend(nodes["is_leaf"].astype(bool).tolist())
+            value.extend(nodes["value"].tolist())
+            depth = max(depth, int(nodes["depth"].max()))
+        return cls(
+            names,
+            np.array(roots, dtype=np.int64),
+            np.array(feature, dtype=np.int64),
+            np.array(threshold, dtype=np.float64),
+            np.array(left, dtype=np.int64),
+            np.array(right, dtype=np.int64),
+            np.array(leaf, dtype=bool),
+            np.array(value, dtype=np.float64),
+            float(np.ravel(model._baseline_prediction)[0]),
+            depth,
+            dict(info or {}),
+        )
+
+    def decision(self, x: np.ndarray) -> np.ndarray:
+        """The log-odds of each row."""
+        x = np.atleast_2d(x)
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        rows = np.arange(len(x))[:, None]
+        for _ in range(self.depth):
+            goes_left = x[rows, self.feature[node]] <= self.threshold[node]
+            node = np.where(self.leaf[node], node, np.where(goes_left, self.left[node], self.right[node]))
+        return self.baseline + self.value[node].sum(axis=1)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.decision(x)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "gradient-boosted-trees",
+            "features": list(self.names),
+            "baseline": self.baseline,
+            "depth": self.depth,
+            "roots": self.roots.tolist(),
+            "nodes": {
+                "feature": self.feature.tolist(),
+                "threshold": [t if np.isfinite(t) else 1e300 for t in self.threshold.tolist()],
+                "left": self.left.tolist(),
+                "right": self.right.tolist(),
+                "leaf": self.leaf.astype(int).tolist(),
+                "value": self.value.tolist(),
+            },
+            "info": self.info,
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], origin: str) -> TreeModel:
+        try:
+            nodes = data["nodes"]
+            model = cls(
+                tuple(data["features"]),
+                np.asarray(data["roots"], dtype=np.int64),
+                np.asarray(nodes["feature"], dtype=np.int64),
+                np.asarray(nodes["threshold"], dtype=np.float64),
+                np.asarray(nodes["left"], dtype=np.int64),
+                np.asarray(nodes["right"], dtype=np.int64),
+                np.asarray(nodes["leaf"], dtype=bool),
+                np.asarray(nodes["value"], dtype=np.float64),
+                float(data["baseline"]),
+                int(data["depth"]),
+                dict(data.get("info") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{origin}: not a FactBot model file ({exc})") from exc
+        sizes = {
+            len(a) for a in (model.feature, model.threshold, model.left, model.right, model.leaf, model.value)
+        }
+        if len(sizes) != 1 or (len(model.feature) and model.feature.max() >= len(model.names)):
+            raise ModelFileError(f"{origin}: the model's node arrays are inconsistent")
+        return model
+
+
+Model = LinearModel | TreeModel
+_KINDS: dict[str, type[LinearModel] | type[TreeModel]] = {
+    "logistic-regression": LinearModel,
+    "gradient-boosted-trees": TreeModel,
+}
+
+
+def model_from_json(data: dict[str, Any], origin: str) -> Model:
+    kind = _KINDS.get(data.get("kind", "")) if isinstance(data, dict) else None
+    if kind is None:
+        raise ModelFileError(f"{origin}: not a FactBot model file (unknown kind)")
+    return kind.from_json(data, origin)
+
+
+def load_model(path: Path) -> Model:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: cannot read the model ({exc})") from exc
+    return model_from_json(data, str(path))
+
+
+def packaged_model(name: str, expected: tuple[str, ...]) -> Model:
+    """A model shipped in ``bot/models/``; its features must be ``expected``, in order."""
+    origin = f"bot/models/{name}"
+    try:
+        text = resources.files(MODELS_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+    except (OSError, ModuleNotFoundError) as exc:
+        raise ModelFileError(f"{origin}: missing from the installed package ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ModelFileError(f"{origin}: not JSON ({exc})") from exc
+    model = model_from_json(data, origin)
+    if model.names != expected:
+        raise ModelFileError(
+            f"{origin}: trained on other features than this code computes; retrain with `make train`"
+        )
+    return model
