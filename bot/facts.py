@@ -136,15 +136,22 @@ class FactsFile:
     fact_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
 
-def fact_id(article: str, quote: str, taken: set[str]) -> str:
-    """A stable id from the article and the quote, so curation survives a rebuild."""
+def fact_id(article: str, quote: str, taken: set[str], next_free: dict[str, int] | None = None) -> str:
+    """A stable id from the article and the quote, so curation survives a rebuild.
+
+    A repeated quote gets ``-2``, ``-3``...; ``next_free`` (kept by the caller across calls)
+    remembers how far each id has been numbered, so many repeats cost no more than one.
+    """
     digest = hashlib.sha1(f"{article}\n{fold(quote).strip()}".encode()).hexdigest()[:8]
     prefix = re.sub(r"[^A-Za-z0-9]+", "-", article).strip("-")[:24] or "fact"
     base = f"{prefix}-{digest}"
-    candidate, n = base, 2
+    n = next_free.get(base, 1) if next_free is not None else 1
+    candidate = base if n == 1 else f"{base}-{n}"
     while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
+        candidate, n = f"{base}-{n + 1}", n + 1
     taken.add(candidate)
+    if next_free is not None:
+        next_free[base] = n
     return candidate
 
 
