@@ -9,12 +9,21 @@ from pathlib import Path
 
 import yaml
 
-from bot.errors import ArticleError
-from bot.facts import yaml_error_line
+from bot.errors import ArticleError, TextFileError
+from bot.facts import YamlAnchorError, load_yaml_text, read_text_file, yaml_error_line
 
 logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".md", ".txt")
+# The largest seed read (its facts file is about 1.7 times as large).
+MAX_SEED_BYTES = 32 * 1024 * 1024
+# A seed is refused as not article text when control characters make up more than this share of
+# its characters (not counting white space), or letters less than _MIN_LETTERS.
+_MAX_CONTROLS = 0.05
+_MIN_LETTERS = 0.5
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # not tab, line ends, form feed
+_SPACE_RE = re.compile(r"\s")
+_LETTER_RE = re.compile(r"[^\W\d_]")
 
 # Page furniture copied along with an article: comment forms, share bars, newsletter boxes.
 # A line that is wholly one of these is not article text.
@@ -70,7 +79,9 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict, str]:
         if line.strip() in ("---", "..."):
             raw = "".join(lines[1:index])
             try:
-                meta = yaml.safe_load(raw) or {}
+                meta = load_yaml_text(raw) or {}
+            except YamlAnchorError as exc:
+                raise ArticleError(f"{path}:{yaml_error_line(exc) + 2}: front matter: {exc}") from None
             except yaml.YAMLError as exc:
                 marked = isinstance(exc, yaml.MarkedYAMLError)
                 line_no = yaml_error_line(exc) + 2 if marked else 2
@@ -98,18 +109,44 @@ def paragraphs_of(body: str) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def _refuse_junk(path: Path, body: str, first_line: int) -> None:
+    """ArticleError when ``body`` is not prose: mostly control characters, or too few letters.
+
+    Such a file is valid UTF-8 (binary junk often is) but would become hundreds of junk facts.
+    """
+    _, spaces = _SPACE_RE.subn("", body)
+    characters = len(body) - spaces
+    if not characters:
+        return
+    _, controls = _CONTROL_RE.subn("", body)
+    if controls > _MAX_CONTROLS * characters:
+        first = _CONTROL_RE.search(body)
+        line = first_line + body.count("\n", 0, first.start()) if first else first_line
+        raise ArticleError(
+            f"{path}:{line}: not article text: {controls / characters:.0%} of its characters are control "
+            "characters; save the article as plain text"
+        )
+    _, letters = _LETTER_RE.subn("", body)
+    if letters < _MIN_LETTERS * characters:
+        raise ArticleError(
+            f"{path}:{first_line}: not article text: only {letters / characters:.0%} of its characters are "
+            "letters; a seed must be prose"
+        )
+
+
 def load_article(path: Path) -> Article:
     """Read one seed file. Raises ArticleError with ``path:line`` on anything malformed."""
     if path.suffix not in ARTICLE_SUFFIXES:
         raise ArticleError(f"{path}: unsupported seed type (use .md or .txt)")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ArticleError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        text = read_text_file(path, MAX_SEED_BYTES, encoding="utf-8-sig")
+    except TextFileError as exc:
+        raise ArticleError(str(exc)) from None
     meta: dict = {}
     body = text
     if path.suffix == ".md":
         meta, body = _split_front_matter(text, path)
+    _refuse_junk(path, body, first_line=text.count("\n", 0, len(text) - len(body)) + 1)
     title = str(meta.get("title") or "").strip() or title_from_stem(path.stem)
     paragraphs = paragraphs_of(body)
     if not paragraphs:

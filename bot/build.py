@@ -51,13 +51,14 @@ def article_facts(article: Article) -> list[Fact]:
         word for paragraph in article.paragraphs for word in re.findall(r"\b[a-z][a-z'-]+\b", paragraph)
     )
     taken: set[str] = set()
+    next_free: dict[str, int] = {}
     facts: list[Fact] = []
     for number, paragraph in enumerate(article.paragraphs, start=1):
         for start, end in split_sentences(paragraph):
             quote = paragraph[start:end]
             facts.append(
                 Fact(
-                    id=fact_id(article.stem, quote, taken),
+                    id=fact_id(article.stem, quote, taken, next_free),
                     article=article.stem,
                     paragraph=number,
                     quote=quote,
@@ -100,7 +101,7 @@ def build_index(seeds_dir: Path, facts_dir: Path) -> BuildReport:
         )
         written.append(path)
         total += len(facts)
-    removed, kept = _remove_stale(facts_dir, {a.stem for a in articles})
+    removed, kept = _remove_stale(facts_dir, {a.stem for a in articles}, set(written))
     return BuildReport(len(articles), total, tuple(written), tuple(orphans), tuple(removed), tuple(kept))
 
 
@@ -116,11 +117,16 @@ def _previous_curation(path: Path) -> tuple[dict[str, Fact], tuple[dict, ...]]:
     return {f.id: f for f in parsed.facts}, parsed.orphaned
 
 
-def _remove_stale(facts_dir: Path, stems: set[str]) -> tuple[list[Path], list[Path]]:
-    """Delete facts files of articles that are gone, unless they hold curation (then keep and say so)."""
+def _remove_stale(facts_dir: Path, stems: set[str], written: set[Path]) -> tuple[list[Path], list[Path]]:
+    """Delete facts files of articles that are gone, unless they hold curation (then keep and say so).
+
+    The files just ``written`` are of current articles: they are not read again.
+    """
     removed: list[Path] = []
     kept: list[Path] = []
     for path in facts_paths(facts_dir):
+        if path in written:
+            continue
         parsed, _ = parse_facts_file(path)
         article = parsed.article if parsed else path.stem
         if article in stems:

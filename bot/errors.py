@@ -15,6 +15,10 @@ class ArticleError(FactBotError):
     """A seed article cannot be read (bad front matter, unsupported file type, empty body)."""
 
 
+class TextFileError(FactBotError):
+    """A facts, aliases or seed file is too large or not UTF-8 text: one ``path:line: message``."""
+
+
 class FactsFileError(FactBotError):
     """A facts or aliases YAML file is malformed or breaks the schema.
 

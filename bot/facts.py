@@ -17,13 +17,16 @@ from typing import Any
 
 import yaml
 
-from bot.errors import FactsFileError
+from bot.errors import FactsFileError, TextFileError
 from bot.model import Fact, Span
 from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
 ALIASES_FILE = "aliases.yaml"
+# The largest facts or aliases file read: a bound on the memory parsing takes (a 1 MB paragraph
+# makes a facts file of about 1.7 MB).
+MAX_YAML_BYTES = 64 * 1024 * 1024
 CURATED_FIELDS = ("answer", "questions", "hidden")
 _FACT_KEYS = frozenset({"id", "paragraph", "quote", "spans", *CURATED_FIELDS})
 _FILE_KEYS = frozenset({"article", "title", "url", "facts", "orphaned"})
@@ -53,13 +56,56 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
 
+class YamlAnchorError(yaml.MarkedYAMLError):
+    """An anchor (``&name``) or alias (``*name``): refused, as an alias may expand a few hundred bytes
+    into gigabytes (a "billion laughs" file). FactBot's files never need one."""
+
+    def __str__(self) -> str:
+        return self.problem or "YAML anchors and aliases are not allowed"
+
+
+# Where an anchor or alias can stand: at the start, after white space, a flow indicator or ':'.
+# Anything this misses is no anchor; what it finds is checked by the parser (`R&D` is text).
+_ANCHOR_CANDIDATE_RE = re.compile(r"(?:^|[\s\[{,:\ufeff])[&*][^\s\[\]{},]")
+
+
+def refuse_anchors(text: str) -> None:
+    """Raise YamlAnchorError at the first anchor or alias of the YAML ``text``, before anything is built.
+
+    Parsing events is linear in the text and expands nothing.
+    """
+    if not _ANCHOR_CANDIDATE_RE.search(text):
+        return
+    loader = _LineLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                problem = f"YAML alias *{event.anchor} is not allowed (no anchors or aliases in this file)"
+            elif getattr(event, "anchor", None):
+                problem = f"YAML anchor &{event.anchor} is not allowed (no anchors or aliases in this file)"
+            else:
+                continue
+            raise YamlAnchorError(None, None, problem, event.start_mark)
+    finally:
+        loader.dispose()
+
+
+def load_yaml_text(text: str) -> Any:
+    """A safe load of ``text`` that refuses anchors and aliases (raises yaml.YAMLError)."""
+    refuse_anchors(text)
+    return yaml.load(text, Loader=_BaseLoader)  # a safe loader
+
+
 def _load_with_lines(text: str) -> Any:
     """The YAML document in ``text`` as plain values, with every mapping a _LineDict.
 
-    The parser builds the node tree; plain strings, lists and mappings are then read straight off
-    the nodes (PyYAML's constructor machinery costs more than the parsing). Any other tag is
-    left to the safe constructor, so values and errors are those of a safe load.
+    Anchors and aliases are refused first. The parser builds the node tree; plain strings, lists
+    and mappings are then read straight off the nodes (PyYAML's constructor machinery costs more
+    than the parsing). Any other tag is left to the safe constructor, so values and errors are those
+    of a safe load.
     """
+    refuse_anchors(text)
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
@@ -68,27 +114,23 @@ def _load_with_lines(text: str) -> Any:
         loader.dispose()
 
 
-def _node_value(loader: yaml.SafeLoader, node: yaml.Node, open_nodes: set[int]) -> Any:
+def _node_value(loader: yaml.SafeLoader, node: yaml.Node, seen: set[int]) -> Any:
     if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
         return node.value
     if node.tag not in (_MAP_TAG, _SEQ_TAG) or isinstance(node, yaml.ScalarNode):
         return loader.construct_object(node, deep=True)
-    if id(node) in open_nodes:  # an alias of a node that contains it
-        raise yaml.constructor.ConstructorError(
-            None, None, "found unconstructable recursive node", node.start_mark
-        )
-    open_nodes.add(id(node))
+    if id(node) in seen:  # a node reached twice is an alias (refused above; never expand one)
+        raise YamlAnchorError(None, None, "YAML anchors and aliases are not allowed", node.start_mark)
+    seen.add(id(node))
     if isinstance(node, yaml.SequenceNode):
-        value: Any = [_node_value(loader, item, open_nodes) for item in node.value]
-    else:
-        loader.flatten_mapping(node)
-        value = _LineDict()
-        value.line = node.start_mark.line + 1
-        for key_node, value_node in node.value:
-            key = _node_value(loader, key_node, open_nodes)
-            value[key] = _node_value(loader, value_node, open_nodes)
-            value.key_lines[key] = key_node.start_mark.line + 1
-    open_nodes.discard(id(node))
+        return [_node_value(loader, item, seen) for item in node.value]
+    loader.flatten_mapping(node)
+    value = _LineDict()
+    value.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = _node_value(loader, key_node, seen)
+        value[key] = _node_value(loader, value_node, seen)
+        value.key_lines[key] = key_node.start_mark.line + 1
     return value
 
 
@@ -100,22 +142,64 @@ def yaml_error_line(exc: yaml.MarkedYAMLError) -> int:
     return mark.line if mark else 0
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a syntax error becomes FactsFileError with ``path:line``."""
+def read_text_file(path: Path, limit: int, encoding: str = "utf-8") -> str:
+    """The text of a UTF-8 file of at most ``limit`` bytes, line ends made ``\\n``.
+
+    Raises TextFileError with one ``path:line: message`` when it cannot be read, is larger, or is
+    not UTF-8 (a Latin-1 or binary file).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
-        raise FactsFileError([f"{path}:1: cannot read: {exc.strerror}"]) from None
+        raise TextFileError(f"{path}:1: cannot read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise TextFileError(
+            f"{path}:1: file too large: over {limit // (1024 * 1024)} MiB; split it into smaller files"
+        )
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TextFileError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# What YAML 1.1 allows in a stream (tab, line ends, printable characters).
+_NOT_YAML_CHAR_RE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; any problem becomes FactsFileError with one ``path:line: message``.
+
+    The file is refused before anything is expanded when it is larger than MAX_YAML_BYTES, not
+    UTF-8, or holds an anchor or alias.
+    """
+    try:
+        text = read_text_file(path, MAX_YAML_BYTES)
+    except TextFileError as exc:
+        raise FactsFileError([str(exc)]) from None
     try:
         return _load_with_lines(text)
+    except YamlAnchorError as exc:
+        raise FactsFileError([f"{path}:{yaml_error_line(exc) + 1}: {exc}"]) from None
     except yaml.MarkedYAMLError as exc:
         line = yaml_error_line(exc) + 1
         problem = exc.problem or "malformed YAML"
         if exc.context:
             problem = f"{problem} ({exc.context})"
         raise FactsFileError([f"{path}:{line}: malformed YAML: {problem}"]) from None
+    except yaml.reader.ReaderError:  # a character YAML does not allow (NUL, other controls)
+        bad = _NOT_YAML_CHAR_RE.search(text)
+        where = f"{text.count(chr(10), 0, bad.start()) + 1}" if bad else "1"
+        code = f"U+{ord(bad.group()):04X}" if bad else "a character"
+        raise FactsFileError([f"{path}:{where}: malformed YAML: {code} is not allowed in YAML"]) from None
     except yaml.YAMLError as exc:
-        raise FactsFileError([f"{path}:1: malformed YAML: {exc}"]) from None
+        message = " ".join(str(exc).split())
+        raise FactsFileError([f"{path}:1: malformed YAML: {message}"]) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,15 +220,22 @@ class FactsFile:
     fact_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
 
-def fact_id(article: str, quote: str, taken: set[str]) -> str:
-    """A stable id from the article and the quote, so curation survives a rebuild."""
+def fact_id(article: str, quote: str, taken: set[str], next_free: dict[str, int] | None = None) -> str:
+    """A stable id from the article and the quote, so curation survives a rebuild.
+
+    A repeated quote gets ``-2``, ``-3``...; ``next_free`` (kept by the caller across calls)
+    remembers how far each id has been numbered, so many repeats cost no more than one.
+    """
     digest = hashlib.sha1(f"{article}\n{fold(quote).strip()}".encode()).hexdigest()[:8]
     prefix = re.sub(r"[^A-Za-z0-9]+", "-", article).strip("-")[:24] or "fact"
     base = f"{prefix}-{digest}"
-    candidate, n = base, 2
+    n = next_free.get(base, 1) if next_free is not None else 1
+    candidate = base if n == 1 else f"{base}-{n}"
     while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
+        candidate, n = f"{base}-{n + 1}", n + 1
     taken.add(candidate)
+    if next_free is not None:
+        next_free[base] = n
     return candidate
 
 
@@ -195,6 +286,8 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _represent_list)
 # Orphaned facts are carried over as read, in line-numbered dicts.
 _Dumper.add_representer(_LineDict, _Dumper.represent_dict)
+# Never write an anchor or alias (reading refuses them), even for an object written twice.
+_Dumper.ignore_aliases = lambda self, data: True  # type: ignore[method-assign]
 
 
 def write_facts_file(facts_file: FactsFile) -> None:

@@ -7,7 +7,7 @@ uses the spans to pick "a year for when, an amount for how much, a name for who"
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 
 from bot.model import Span
 from bot.text import STOP_WORDS, fold
@@ -18,6 +18,10 @@ _MONTH = (
 )
 _SCALE = r"(?:trillion|billion|million|thousand|hundred|bn|mn|tn)"
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# _NUMBER where nothing before it says where it starts. Inside a run of digits only the grouped form
+# can start ("1234,567" holds "234,567"): \d+ from there ends where it ends from the run's first
+# digit, so it would fail again, and retrying it at every digit makes a long run quadratic.
+_LEADING_NUMBER = rf"(?:(?<!\d)(?:{_NUMBER})|(?<=\d)\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?)"
 _NUMBER_WORDS = (
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
     " sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety"
@@ -42,21 +46,28 @@ _CURRENCY_WORDS = (
     r"USD|EUR|GBP|JPY|CNY|KRW|PLN|CHF|INR|RUB|BRL|AUD|CAD|SEK|NOK|DKK|HKD|SGD|MXN|ZAR|TRY)"
 )
 
+
+def _money_re(number: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?:{_QUALIFIER})?(?:(?:US|A|C|NZ|HK|S)?[$€£¥₹₩]\s?(?:{_NUMBER})(?:\s?{_SCALE})?"
+        rf"|{number}\s?(?:{_SCALE}\s)?{_CURRENCY_WORDS}\b)",
+    )
+
+
+def _percent_re(number: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?:{_QUALIFIER})?(?:{number}|\b(?i:{_NUMBER_WORD}))\s?(?:%|percent\b|per cent\b|"
+        r"percentage points?\b)"
+    )
+
+
+# The money and percent patterns as written, with a number starting anywhere: tried only where a
+# match ended inside a run of digits ("€3,0005 rupees"), where the run's first digit was not tried.
+_UNGUARDED = {"money": _money_re(f"(?:{_NUMBER})"), "percent": _percent_re(_NUMBER)}
+
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "money",
-        re.compile(
-            rf"(?:{_QUALIFIER})?(?:(?:US|A|C|NZ|HK|S)?[$€£¥₹₩]\s?(?:{_NUMBER})(?:\s?{_SCALE})?"
-            rf"|(?:{_NUMBER})\s?(?:{_SCALE}\s)?{_CURRENCY_WORDS}\b)",
-        ),
-    ),
-    (
-        "percent",
-        re.compile(
-            rf"(?:{_QUALIFIER})?(?:{_NUMBER}|\b(?i:{_NUMBER_WORD}))\s?(?:%|percent\b|per cent\b|"
-            r"percentage points?\b)"
-        ),
-    ),
+    ("money", _money_re(_LEADING_NUMBER)),
+    ("percent", _percent_re(_LEADING_NUMBER)),
     (
         "date",
         re.compile(
@@ -87,6 +98,29 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+
+# Cheap tests that a pattern can match at all: each pattern needs what its test looks for, so a
+# sentence failing a test is skipped without trying the pattern at every position (that costs
+# microseconds a character, and a long paragraph has millions).
+_DIGIT_RE = re.compile(r"\d")
+_MONTH_PREFIX_RE = re.compile(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
+# A number word or multiplier stands as a whole word (the "one" of "someone" is none).
+_COUNT_WORDS = frozenset((*_NUMBER_WORDS, "twice", "thrice", "half"))
+_WORD_RUN_RE = re.compile(r"\w+")
+
+
+def _may_match(kind: str, text: str, has_digit: bool) -> bool:
+    """False only when pattern ``kind`` cannot match ``text``."""
+    if kind in ("money", "year"):
+        return has_digit
+    if kind == "percent":
+        return "%" in text or "percent" in text or "per cent" in text
+    if kind == "date":
+        return has_digit or _MONTH_PREFIX_RE.search(text) is not None
+    if kind == "count" and text.isascii():  # case-insensitive; beyond ASCII, "ſix" is "six"
+        return has_digit or not _COUNT_WORDS.isdisjoint(_WORD_RUN_RE.findall(text.lower()))
+    return True
+
 
 _ORG_WORDS = frozenset(
     """
@@ -152,10 +186,23 @@ _CAP_WORD = r"[A-Z][\w'’\-.]*[\w]|[A-Z]"
 _CONNECTOR = r"(?:of|the|de|du|des|del|della|von|van|der|la|le|for|on|upon|al|bin|ibn)"
 _ENTITY_RE = re.compile(rf"(?:{_CAP_WORD})(?:\s+(?:{_CONNECTOR}\s+)*(?:{_CAP_WORD}))*")
 _QUOTED_NAME_RE = re.compile(r"[\"“]([A-Z][^\"“”]{1,60}?)[\"”]")
+_FOLLOWING_NOUN_RE = re.compile(r"\s+([A-Za-z]+)|-([a-z]+)")
+_TRAILING_WORDS = STOP_WORDS | {"of", "the", "and"}
+_BEFORE_WINDOW = 256
 
 
-def _overlaps(start: int, end: int, taken: Iterable[tuple[int, int]]) -> bool:
-    return any(start < t_end and t_start < end for t_start, t_end in taken)
+class _Taken:
+    """The characters already in a span: an overlap test that costs the length of the span tested,
+    not the number of spans found, so finding spans stays linear in the sentence's length."""
+
+    def __init__(self, length: int) -> None:
+        self._covered = bytearray(length)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self._covered.find(1, start, end) >= 0
+
+    def add(self, start: int, end: int) -> None:
+        self._covered[start:end] = b"\x01" * (end - start)
 
 
 def _entity_kind(words: list[str], before: str) -> str:
@@ -175,6 +222,29 @@ def _entity_kind(words: list[str], before: str) -> str:
     return "name"
 
 
+def _finditer(kind: str, pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, with the original pattern where a guarded one may not be exact."""
+    unguarded = _UNGUARDED.get(kind)
+    if unguarded is None:
+        yield from pattern.finditer(text)
+        return
+    pos = 0
+    while pos <= len(text):
+        match = pattern.search(text, pos)
+        if match is None:
+            return
+        yield match
+        pos = match.end() + (match.end() == match.start())
+        while 0 < pos < len(text) and _DIGIT_RE.match(text, pos - 1) and _DIGIT_RE.match(text, pos):
+            # Ended inside a run of digits: here a number may start anywhere, as in the original.
+            match = unguarded.match(text, pos)
+            if match is None:
+                pos += 1
+                break
+            yield match
+            pos = match.end() + (match.end() == match.start())
+
+
 def find_spans(sentence: str, lowercase_words: frozenset[str] = frozenset()) -> tuple[Span, ...]:
     """Typed spans of ``sentence``, without overlaps, in order of position.
 
@@ -183,14 +253,17 @@ def find_spans(sentence: str, lowercase_words: frozenset[str] = frozenset()) -> 
     """
     text = fold(sentence)
     spans: list[Span] = []
-    taken: list[tuple[int, int]] = []
+    taken = _Taken(len(text))
     for match in _QUOTED_NAME_RE.finditer(text):
         spans.append(Span("name", sentence[match.start(1) : match.end(1)], match.start(1), match.end(1)))
-        taken.append((match.start(1), match.end(1)))
+        taken.add(match.start(1), match.end(1))
+    has_digit = _DIGIT_RE.search(text) is not None
     for kind, pattern in _PATTERNS:
-        for match in pattern.finditer(text):
+        if not _may_match(kind, text, has_digit):
+            continue
+        for match in _finditer(kind, pattern, text):
             start, end = match.start(), match.end()
-            if end <= start or _overlaps(start, end, taken):
+            if end <= start or taken.overlaps(start, end):
                 continue
             if (
                 kind == "count"
@@ -199,34 +272,38 @@ def find_spans(sentence: str, lowercase_words: frozenset[str] = frozenset()) -> 
             ):
                 # A number word counts something only before a noun: "four-valve", "ten ships"
                 # ("Six-Party Talks" is a name).
-                following = re.match(r"\s+([A-Za-z]+)|-([a-z]+)", text[end:])
+                following = _FOLLOWING_NOUN_RE.match(text, end)
                 if not following or (following.group(1) or following.group(2)).lower() in STOP_WORDS:
                     continue
             spans.append(Span(kind, sentence[start:end], start, end))
-            taken.append((start, end))
+            taken.add(start, end)
     for match in _ENTITY_RE.finditer(text):
         start, end = match.start(), match.end()
         words = match.group().split()
-        # Drop capitalised function words at the front ("In Japan" -> "Japan").
-        while words and (
-            words[0].lower() in _NOT_NAMES
-            or words[0].lower() in STOP_WORDS
-            or (start == 0 and words[0].lower() in lowercase_words)
+        # Drop capitalised function words at the front ("In Japan" -> "Japan") and the back; the
+        # kept words are words[first:last] (indices, not copies: a "name" may be very long).
+        first, last = 0, len(words)
+        while first < last and (
+            words[first].lower() in _NOT_NAMES
+            or words[first].lower() in STOP_WORDS
+            or (start == 0 and words[first].lower() in lowercase_words)
         ):
-            start = text.index(words[1], start + len(words[0])) if len(words) > 1 else end
-            words = words[1:]
-        while words and words[-1].lower() in STOP_WORDS | {"of", "the", "and"}:
-            words = words[:-1]
-            end = text.rindex(words[-1], start, end) + len(words[-1]) if words else start
-        if not words or _overlaps(start, end, taken):
+            start = text.index(words[first + 1], start + len(words[first])) if last - first > 1 else end
+            first += 1
+        while last > first and words[last - 1].lower() in _TRAILING_WORDS:
+            last -= 1
+            end = text.rindex(words[last - 1], start, end) + len(words[last - 1]) if last > first else start
+        words = words[first:last]
+        if not words or taken.overlaps(start, end):
             continue
         if len(words) == 1 and len(words[0]) == 1:
             continue
         possessive = re.search(r"['’]s?$", text[start:end])
         if possessive:
             end -= len(possessive.group())
-        before_words = text[:start].split()
+        # The word before the name (looked for close by: a longer "word" is no preposition or title).
+        before_words = text[max(0, start - _BEFORE_WINDOW) : start].split()
         before = before_words[-1].lower().strip(",.;:") if before_words else ""
         spans.append(Span(_entity_kind(words, before), sentence[start:end], start, end))
-        taken.append((start, end))
+        taken.add(start, end)
     return tuple(sorted(spans, key=lambda s: s.start))

@@ -7,8 +7,10 @@ The schema is created on first use and migrated forward: ``MIGRATIONS`` is appen
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +79,27 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def _apply_migrations(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema of ``conn`` (an autocommit connection) up to date in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"database {path} has schema version {version}, newer than this FactBot "
+                f"({len(MIGRATIONS)}); upgrade FactBot or point FACTBOT_DB at another file"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            logger.info("database %s migrated to schema version %d", path, number)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 @dataclass(frozen=True)
 class Feedback:
     """One 👍 / 👎 on an answer."""
@@ -93,34 +116,86 @@ class Database:
     """A thread-safe handle on the SQLite file. Open it once per process and share it."""
 
     def __init__(self, path: Path | str) -> None:
+        """Open the database at ``path``, creating it only when no file is there.
+
+        Raises StorageError, in one line naming FACTBOT_DB and the fix, when an existing file is
+        empty or damaged: FactBot never starts over on a database that held votes and subscriptions.
+        """
         self.path = Path(path)
         self._lock = threading.RLock()
+        in_memory = str(self.path) == ":memory:"
         try:
-            if str(self.path) != ":memory:":
+            if not in_memory:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self.path.exists():
+                    self._create()
+                elif self.path.stat().st_size == 0:
+                    raise StorageError(
+                        f"database {self.path} (FACTBOT_DB) is an empty file: its votes and digest "
+                        "subscriptions are gone; restore it from a backup, or delete it to start a new one"
+                    )
             self._conn = sqlite3.connect(
                 str(self.path), check_same_thread=False, isolation_level=None, timeout=30
             )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=30000")
-            self._migrate()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {self.path}: {exc} (check FACTBOT_DB)") from exc
+            try:
+                self._conn.row_factory = sqlite3.Row
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA busy_timeout=30000")
+                if not in_memory:
+                    self._check_integrity()
+                self._migrate()
+            except BaseException:
+                self._conn.close()
+                raise
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc} (check FACTBOT_DB)") from None
+        except sqlite3.DatabaseError as exc:  # not a database, or a corrupt one
+            raise self._damaged(str(exc)) from None
+        except OSError as exc:
+            detail = exc.strerror or exc
+            raise StorageError(f"cannot open database {self.path}: {detail} (check FACTBOT_DB)") from None
+
+    def _damaged(self, detail: str) -> StorageError:
+        detail = " ".join(detail.replace("*** in database main ***", "").split())  # one line
+        return StorageError(
+            f"database {self.path} (FACTBOT_DB) is damaged ({detail}); restore it from a backup, "
+            "or move it aside to start a new one"
+        )
+
+    def _check_integrity(self) -> None:
+        """StorageError when SQLite finds the file damaged (a quick check reads every page once)."""
+        rows = self._conn.execute("PRAGMA quick_check(1)").fetchall()
+        if not rows or rows[0][0] != "ok":
+            raise self._damaged(rows[0][0] if rows else "the integrity check returned nothing")
+
+    def _create(self) -> None:
+        """Make a new database with the full schema, then put it at ``path`` in one step.
+
+        Nothing is ever at ``path`` half made, so an empty file there always means a lost database;
+        of several processes starting at once, one database wins and the others open it.
+        """
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex}.new")
+        try:
+            conn = sqlite3.connect(str(temporary), isolation_level=None)
+            try:
+                _apply_migrations(conn, self.path)
+            finally:
+                conn.close()
+            try:
+                os.link(temporary, self.path)
+            except FileExistsError:
+                logger.info("database %s was created by another process; using it", self.path)
+            except OSError:  # no hard links on this file system
+                if not self.path.exists():
+                    os.replace(temporary, self.path)
+            else:
+                logger.info("created database %s", self.path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def _migrate(self) -> None:
-        with self.transaction() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise StorageError(
-                    f"database {self.path} has schema version {version}, newer than this FactBot "
-                    f"({len(MIGRATIONS)}); upgrade FactBot or point FACTBOT_DB at another file"
-                )
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in filter(str.strip, script.split(";")):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number}")
-                logger.info("database %s migrated to schema version %d", self.path, number)
+        with self._lock:
+            _apply_migrations(self._conn, self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -285,14 +285,29 @@ _ABBREVIATIONS = frozenset(
 _SENTENCE_OPENERS = STOP_WORDS | frozenset("however moreover therefore thus hence again also".split())
 
 # A sentence ends at . ! ? (or an ellipsis), after optional closing quotes or brackets,
-# before white space and something that can start a sentence.
-_BOUNDARY_RE = re.compile(r"""([.!?]+|\u2026)(["'\u201d\u2019)\]]*)(\s+)(?=["'\u201c\u2018(\[]?[A-Z0-9])""")
+# before white space and something that can start a sentence. A run of . ! ? is tried from its
+# first mark only: a later start ends where the run ends, so it fails too (and retrying each
+# would make a long run quadratic).
+_BOUNDARY_RE = re.compile(
+    r"""((?<![.!?])[.!?]+|\u2026)(["'\u201d\u2019)\]]*)(\s+)(?=["'\u201c\u2018(\[]?[A-Z0-9])"""
+)
 # Sentences glued without a space: "...with Washington.China anticipates..."
-_GLUED_RE = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+# (The mark is matched, then looked behind, so the search skips ahead to marks.)
+_GLUED_RE = re.compile(r"[.!?](?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 
 
-def _ends_with_abbreviation(text: str, following: str = "") -> bool:
-    match = re.search(r"(?:^|[\s(\[\"'])([A-Za-z][A-Za-z.]*)\.$", text)
+# The word before a full stop, when it may be an abbreviation or an initial. It is looked for only in
+# the last _WORD_WINDOW characters, so that splitting stays linear in the paragraph's length; a
+# "word" of letters and dots longer than that is neither an abbreviation nor a run of initials.
+_LAST_WORD_RE = re.compile(r"(?:^|[\s(\[\"'])([A-Za-z][A-Za-z.]*)\.$")
+_WORD_WINDOW = 64
+_FOLLOWING_WORD_RE = re.compile(r"[\"'\u201c\u2018(\[]?([A-Za-z]+)")
+
+
+def _ends_with_abbreviation(text: str, following: str = "", end: int | None = None) -> bool:
+    """Whether ``text[:end]`` ends with an abbreviation or an initial ("Dr.", "J.", "U.S.")."""
+    end = len(text) if end is None else end
+    match = _LAST_WORD_RE.search(text, max(0, end - _WORD_WINDOW), end)
     if not match:
         return False
     word = match.group(1).lower()
@@ -305,19 +320,22 @@ def _ends_with_abbreviation(text: str, following: str = "") -> bool:
 
 
 def split_sentences(paragraph: str) -> list[tuple[int, int]]:
-    """The (start, end) offsets of each sentence of ``paragraph``; slicing gives it word for word."""
+    """The (start, end) offsets of each sentence of ``paragraph``; slicing gives it word for word.
+
+    Linear in the paragraph's length: nothing rescans or copies the text before a boundary.
+    """
     cuts: list[int] = []
     for match in _BOUNDARY_RE.finditer(paragraph):
         end = match.end(2)
-        head = paragraph[: match.start(1) + len(match.group(1))]
-        following = re.match(r"[\"'\u201c\u2018(\[]?([A-Za-z]+)", paragraph[match.end() :])
-        if match.group(1) == "." and _ends_with_abbreviation(head, following.group(1) if following else ""):
+        following = _FOLLOWING_WORD_RE.match(paragraph, match.end())
+        if match.group(1) == "." and _ends_with_abbreviation(
+            paragraph, following.group(1) if following else "", end=match.end(1)
+        ):
             continue
         cuts.append(end)
     for match in _GLUED_RE.finditer(paragraph):
-        head = paragraph[: match.start()]
-        if not _ends_with_abbreviation(head):
-            cuts.append(match.start())
+        if not _ends_with_abbreviation(paragraph, end=match.end()):
+            cuts.append(match.end())
     spans: list[tuple[int, int]] = []
     start = 0
     for cut in [*sorted(set(cuts)), len(paragraph)]:
