@@ -44,8 +44,9 @@ SEMANTIC_CANDIDATES = 20
 # Up to this many facts, every fact is compared with the question by meaning (one matrix-vector
 # product, a few ms); above it, only the facts of the paragraphs the lexical search found.
 SEMANTIC_SCAN_LIMIT = 20_000
+WORD_CACHE_SIZE = 50_000
 MAX_QUESTION_CHARS = 500
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 
 
 class CandidateSet(NamedTuple):
@@ -87,11 +88,20 @@ class Engine:
         self._embedder: Any = None
         self._vectors: np.ndarray | None = None  # (facts, d) L2-normalised, when semantic search is on
         self._paragraph_vectors: np.ndarray | None = None
+        self._term_vectors: np.ndarray | None = None  # (terms, d): each index word on its own
+        self._word_cache: dict[str, np.ndarray] = {}  # question words already embedded
         self._models: Models | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Vectors live in their own cache (bot.semantic.VectorCache); the model is loaded per process.
-        return {**self.__dict__, "_embedder": None, "_vectors": None, "_paragraph_vectors": None}
+        return {
+            **self.__dict__,
+            "_embedder": None,
+            "_vectors": None,
+            "_paragraph_vectors": None,
+            "_term_vectors": None,
+            "_word_cache": {},
+        }
 
     @property
     def models(self) -> Models:
@@ -107,8 +117,24 @@ class Engine:
         """Whether the embedding model is in use (else the engine is lexical-only)."""
         return self._vectors is not None
 
-    def _embed(self, text: str) -> np.ndarray:
-        return self._embedder.embed([text])[0]
+    def _embed_question(
+        self, question: str, words: list[str], vector: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The question's embedding and each of its words' (a word's is kept for the next question)."""
+        cache = self._word_cache
+        texts = ([] if vector is not None else [question]) + [
+            w for w in dict.fromkeys(words) if w not in cache
+        ]
+        if texts:
+            embedded = self._embedder.embed(texts)
+            if vector is None:
+                vector, embedded = embedded[0], embedded[1:]
+            if len(cache) > WORD_CACHE_SIZE:
+                cache.clear()
+            cache.update(zip(texts[-len(embedded) :] if len(embedded) else [], embedded, strict=True))
+        dimensions = len(vector)
+        word_vectors = np.array([cache[w] for w in words], dtype=np.float32).reshape(len(words), dimensions)
+        return vector, word_vectors
 
     def use_embeddings(self, embedder: Any, cache_dir: Path | None) -> None:
         """Search by meaning too: embed every fact (only those not in ``cache_dir`` already)."""
@@ -116,10 +142,14 @@ class Engine:
 
         quotes = [fact.quote for fact in self._index.facts]
         if cache_dir is not None:
-            vectors = VectorCache(cache_dir).vectors(quotes, embedder)
+            vectors = VectorCache(cache_dir).vectors(quotes, embedder)  # only new quotes are embedded
         else:
             vectors = embedder.embed(quotes)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        words = self._index.term_texts()
+        cache = VectorCache(cache_dir) if cache_dir is not None else None
+        word_vectors = cache.vectors(words, embedder) if cache is not None else embedder.embed(words)
+        self._term_vectors = np.ascontiguousarray(word_vectors, dtype=np.float32)
         paragraphs = np.zeros(
             (int(self._index.paragraph_of.max(initial=-1)) + 1, vectors.shape[1]), np.float32
         )
@@ -208,10 +238,13 @@ class Engine:
         is the question's embedding when the caller has it already.
         """
         vectors = self._vectors if semantic else None
-        if vectors is not None and vector is None:
-            vector = self._embed(question)
         index = self._index
-        q = analyse(index, question, vector)
+        q = analyse(index, question)
+        word_vectors = None
+        if vectors is not None:
+            vector, word_vectors = self._embed_question(
+                question, [t.surface.lower() for t in q.query], vector
+            )
         fields = index.field_scores(q.query, q.kind)
         lexical = index.search(q.query, LEXICAL_CANDIDATES, q.kind, fields)
         found = [r.index for r in lexical]
@@ -230,7 +263,9 @@ class Engine:
             if keep:
                 top = pool[np.argpartition(-cosines.take(pool), keep - 1)[:keep]]
                 order = top[np.argsort(-cosines.take(top), kind="stable")]
-                meaning = Semantic(cosines, vectors, self._paragraph_vectors, vector)
+                meaning = Semantic(
+                    cosines, vectors, self._paragraph_vectors, vector, word_vectors, self._term_vectors
+                )
                 known = set(found)
                 found.extend(int(d) for d in order if int(d) not in known)
         docs = np.array(found, dtype=np.int64)

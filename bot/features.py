@@ -74,6 +74,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "unknown_uncommon_words",
     "non_name_coverage",
     "value_question_subject_missing",
+    "soft_coverage",
+    "weakest_word_match",
 )
 N_FEATURES = len(FEATURE_NAMES)
 # The confidence model reads the chosen fact's row and how far the ranker preferred it.
@@ -131,6 +133,8 @@ class Semantic(NamedTuple):
     fact_vectors: np.ndarray  # (n_facts, d), L2-normalised
     paragraph_vectors: np.ndarray  # (n_paragraphs, d), L2-normalised centroids
     question: np.ndarray  # (d,)
+    words: np.ndarray  # (query words, d): each question word on its own
+    terms: np.ndarray  # (index terms, d): each index word on its own
 
 
 def candidate_features(
@@ -213,6 +217,7 @@ def candidate_features(
         out[:, 20] = np.where(same & (docs > 0), cosines.take(previous), 0.0)
         out[:, 30] = best
         out[:, 31] = 1.0
+        out[:, 36:38] = word_matches(index, question, docs, evidence, semantic)
     return out
 
 
@@ -224,6 +229,29 @@ def confidence_features(features: np.ndarray, scores: np.ndarray, best: int) -> 
     shifted = np.exp(scores - top)
     share = 1.0 / float(shifted.sum())
     return np.concatenate([features[best], [top, min(top - runner_up, 10.0), share]])
+
+
+def word_matches(
+    index: FactIndex, question: Question, docs: np.ndarray, evidence: list[Candidate], semantic: Semantic
+) -> np.ndarray:
+    """(len(docs), 2): how well the sentence has each question word, exactly (1) or by its closest
+    word in meaning (the cosine of the two words' embeddings): weighted mean, and the weakest."""
+    query = question.query
+    out = np.zeros((len(docs), 2))
+    if not query or not len(semantic.words):
+        return out
+    weights = np.array([q.weight for q in query])
+    total = weights.sum() or 1.0
+    for row, (doc, candidate) in enumerate(zip(docs.tolist(), evidence, strict=True)):
+        terms = np.unique(index.terms_of(doc))
+        if len(terms):
+            best = np.clip((semantic.words @ semantic.terms[terms].T).max(axis=1), 0.0, 1.0)
+        else:
+            best = np.zeros(len(query))
+        exact = np.array([q.key in candidate.matched for q in query])
+        matches = np.where(exact, 1.0, best)
+        out[row] = (matches @ weights / total, matches.min())
+    return out
 
 
 # -- answer type ------------------------------------------------------------------------------------

@@ -506,6 +506,15 @@ class FactIndex:
         """The short answer a curator wrote for the fact at ``index``, if any."""
         return self._rows[index][5]
 
+    def term_texts(self) -> list[str]:
+        """A word as written in the articles for each term id (for embedding the vocabulary)."""
+        texts = [key.lstrip("=") for key in self._keys]
+        for surface, key in self._surface_to_key.items():
+            term = self.term_ids.get(key)
+            if term is not None and texts[term] == key.lstrip("="):
+                texts[term] = surface
+        return texts
+
     def terms_of(self, index: int) -> np.ndarray:
         """The term ids of a fact's sentence, in order."""
         return self.terms[self.term_offsets[index] : self.term_offsets[index + 1]]

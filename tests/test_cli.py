@@ -144,7 +144,12 @@ def test_build_prints_a_summary(tmp_path: Path, repo_root: Path) -> None:
     written = sorted(facts.glob("*.yaml"))
     count = sum(len(read_facts(p)["facts"]) for p in written)
     assert len(written) == len(load_articles(seeds))
-    assert result.stdout == f"built {count} facts from {len(written)} articles into {facts}/\n"
+    assert result.stdout == (
+        f"built {count} facts from {len(written)} articles into {facts}/\nsemantic search: on\n"
+    )
+    # The build embedded every fact, so the first question pays nothing for it.
+    [vectors] = (tmp_path / "out" / ".factbot-cache").glob("vectors-*.npy")
+    assert vectors.stat().st_size > count * 384 * 4
 
 
 def test_build_reports_a_bad_article_as_path_and_line(tmp_path: Path) -> None:
