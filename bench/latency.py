@@ -1,11 +1,13 @@
-"""Latency benchmark (issue 2): ``engine.ask`` in one process, and one ``factbot ask`` process.
+"""Latency benchmark: ``engine.ask`` in one process, and one ``factbot ask`` process.
 
 Loads the committed seed index (``facts/`` + ``seeds/`` at the repo root; built into a temp dir when
 ``facts/`` is absent), asks the questions of ``shared/eval/dev-questions.yaml`` plus ``tests/questions.yaml``
 (when present) round after round until at least 5,000 timings after a warm-up round, and times ~10 runs
-of ``.venv/bin/factbot ask "..."`` as a whole process.
+of ``.venv/bin/factbot ask "..."`` as a whole process. With the embedding model installed (engine v2),
+every question is embedded by it, and ``Engine.load`` loads the model; without it the engine runs
+lexical-only and the output says "semantic off".
 
-    .venv/bin/python -m bench.latency              # targets: p50 < 1 ms, one ask process < 0.5 s
+    .venv/bin/python -m bench.latency              # targets: p50 <= 10 ms, one ask process <= 0.5 s
     .venv/bin/python -m bench.latency --runs 3 --timings 1000   # quicker
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -24,8 +27,9 @@ from typing import Any
 import yaml
 
 from bench.common import REPO, contains_any, latency_stats, mark, pct, shared_dir, table, write_result
+from bench.scale import time_stages
 
-TARGET_P50_MS = 1.0
+TARGET_P50_MS = 10.0
 TARGET_PROCESS_S = 0.5
 CLI_QUESTION = "How much did Japan spend on defense?"
 
@@ -135,9 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         engine = Engine.load(facts, seeds)
         load_s = time.perf_counter() - t0
         n_facts = len(engine.facts())
+        semantic = "semantic on" if engine.semantic else "semantic off (the embedding model is not installed)"
         timings, per_q = time_asks(engine, questions, args.timings)
         stats = latency_stats(timings)
         dev = dev_accuracy(engine, entries)
+        stages = time_stages(engine, questions) if engine.semantic else None
 
         bindir = Path(sys.executable).parent
         factbot = bindir / "factbot"
@@ -151,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         load_proc_s, _, _ = time_process([sys.executable, "-c", load_code], args.runs)
 
     print(
-        f"engine.ask over the seed index ({n_facts} facts, {note}; Engine.load {1000 * load_s:.0f} ms): "
+        f"engine.ask over the seed index ({n_facts} facts, {note}; {semantic}; "
+        f"Engine.load {1000 * load_s:.0f} ms): "
         f"{len(questions)} distinct questions from {', '.join(sources)}, {stats['n']:,} timings after warm-up"
     )
     print(
@@ -163,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{stats['p99_ms']:.3f}",
                     f"{stats['mean_ms']:.3f}",
                     f"{stats['max_ms']:.3f}",
-                    f"< {TARGET_P50_MS:g} ms {mark(stats['p50_ms'] < TARGET_P50_MS)}",
+                    f"<= {TARGET_P50_MS:g} ms {mark(stats['p50_ms'] <= TARGET_P50_MS)}",
                 )
             ],
             ("p50 ms", "p90 ms", "p99 ms", "mean ms", "max ms", "target p50"),
@@ -175,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         "slowest questions (median ms): "
         + "; ".join(f"{1000 * statistics.median(t):.3f} {q!r}" for q, t in slowest)
     )
+    if stages:
+        print(
+            "where a question's time goes (median ms): "
+            + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in stages.items())
+        )
     print(
         f"dev questions: {dev['answer_right']}/{dev['answer_total']} right short answers, "
         f"{dev['abstain_declined']}/{dev['abstain_total']} 'abstain' declined"
@@ -182,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     status = "ok" if last.returncode == 0 else f"EXIT {last.returncode}: {last.stderr.strip()[-300:]}"
     print(
         f"\none `factbot ask` process: median {proc_s:.3f} s of {len(proc_all)} runs "
-        f"(min {min(proc_all):.3f}, max {max(proc_all):.3f}); target < {TARGET_PROCESS_S} s "
-        f"{mark(proc_s < TARGET_PROCESS_S and last.returncode == 0)}  [{status}]"
+        f"(min {min(proc_all):.3f}, max {max(proc_all):.3f}); target <= {TARGET_PROCESS_S} s "
+        f"{mark(proc_s <= TARGET_PROCESS_S and last.returncode == 0)}  [{status}]"
     )
     print(
         f"  for comparison: bare `python -c pass` {python_s:.3f} s, `import bot.cli` {import_s:.3f} s, "
@@ -194,12 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "facts": n_facts,
         "index": note,
+        "semantic": engine.semantic,
         "questions": len(questions),
         "question_sources": sources,
         "load_ms": 1000 * load_s,
         **stats,
         "slowest": [(q, 1000 * statistics.median(t)) for q, t in slowest],
         "dev": dev,
+        "stages_ms": stages,
         "dev_answer_share": dev["answer_right"] / max(1, dev["answer_total"]),
         "process_s": proc_s,
         "process_runs": proc_all,
@@ -208,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "import_cli_s": import_s,
         "load_process_s": load_proc_s,
         "targets": {"p50_ms": TARGET_P50_MS, "process_s": TARGET_PROCESS_S},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(
         f"(figures in {write_result('latency', result, args.json)}; "
