@@ -23,6 +23,7 @@ import dataclasses
 import itertools
 import pickle
 import random
+import re
 import sys
 import tempfile
 import time
@@ -35,6 +36,7 @@ import numpy as np
 
 from bench.common import REPO, contains_any, norm, pct, shared_dir, write_result
 from bench.squad import Article, Question, load_squad, write_seeds
+from bot.learned import recalibrated
 
 GROUPS = 6
 OFF_PER_INDEX = 1500  # questions of other groups asked of each index, to be declined
@@ -48,16 +50,10 @@ IMPOSSIBLE_WEIGHT = 0.5
 MODELS_DIR = REPO / "bot" / "models"
 RANKER_L2 = 1.0
 CONFIDENCE_TREES = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 40}
-# Features that come from the embedding model: zero when it is not installed.
-SEMANTIC_ONLY = (
-    "cosine",
-    "cosine_gap_to_best",
-    "cosine_paragraph",
-    "cosine_previous",
-    "semantic_reciprocal_rank",
-    "best_cosine_in_index",
-    "semantic_available",
-)
+# A near miss made from each answerable question: one of its names swapped for a name from
+# another group's questions ("When did Shanghai found ..." for "When did Beijing found ...").
+SWAPPED_PER_INDEX = 600
+_NAME_RE = re.compile(r"(?<=\s)[A-Z][\w'’.-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’.-]*)*")
 
 
 @dataclass
@@ -117,6 +113,28 @@ def ask_candidates(
     return out
 
 
+def swapped_names(
+    own: Sequence[Question], others: Sequence[Question], text: str, n: int, salt: int
+) -> list[Question]:
+    """Near misses: ``n`` answerable questions of ``own`` with one name swapped for a name from
+    ``others`` that the index's ``text`` never mentions. Their answer is not in the index."""
+    rng = random.Random(SEED * 1000 + salt)
+    lowered = text.lower()
+    pool = sorted(
+        {m.group(0) for q in others for m in _NAME_RE.finditer(q.text) if m.group(0).lower() not in lowered}
+    )
+    out: list[Question] = []
+    for q in own:
+        names = list(_NAME_RE.finditer(q.text))
+        if q.impossible or not names or not pool:
+            continue
+        name = rng.choice(names)
+        text_swapped = q.text[: name.start()] + rng.choice(pool) + q.text[name.end() :]
+        out.append(dataclasses.replace(q, text=text_swapped, answers=(), starts=(), impossible=True))
+    rng.shuffle(out)
+    return out[:n]
+
+
 def off_sample(questions: Sequence[Question], n: int, salt: int) -> list[Question]:
     if len(questions) <= n:
         return list(questions)
@@ -129,11 +147,11 @@ def off_sample(questions: Sequence[Question], n: int, salt: int) -> list[Questio
 def lexical_view(asked: Asked) -> tuple[np.ndarray, np.ndarray]:
     """What an engine without the embedding model would have seen: lexical candidates only, and
     the semantic features zero."""
-    from bot.features import FEATURE_NAMES
+    from bot.features import FEATURE_NAMES, SEMANTIC_FEATURES
 
     keep = asked.lexical
     features = asked.features[keep].copy()
-    for name in SEMANTIC_ONLY:
+    for name in SEMANTIC_FEATURES:
         features[:, FEATURE_NAMES.index(name)] = 0.0
     return features, asked.labels[keep]
 
@@ -190,15 +208,25 @@ def confidence_rows(ranker: Any, rows: Sequence[Asked], semantic: bool) -> tuple
 
 def choose_threshold(probabilities: np.ndarray, kind: np.ndarray) -> float:
     """The highest confidence threshold that still answers ANSWERED_SHARE of the answerable
-    questions of the indexed articles (kind 1), from out-of-fold confidences."""
+    questions of the indexed articles (kind 1), from out-of-fold (recalibrated) confidences."""
     answerable = np.sort(probabilities[kind == 1])
     return float(answerable[int((1 - ANSWERED_SHARE) * len(answerable))])
 
 
-def with_threshold(models: Any, threshold: float, info: dict[str, Any] | None = None) -> Any:
-    confidence = dataclasses.replace(
-        models.confidence, info={**models.confidence.info, **(info or {}), "threshold": threshold}
-    )
+def fit_platt(probabilities: np.ndarray, right: np.ndarray, kind: np.ndarray) -> tuple[float, float]:
+    """Platt scaling of out-of-fold confidences on the questions about indexed articles (answerable
+    or not), so that a confidence reads as the share of such answers that are right."""
+    from sklearn.linear_model import LogisticRegression
+
+    own = kind > 0
+    p = np.clip(probabilities[own], 1e-9, 1 - 1e-9)
+    model = LogisticRegression(C=1e6).fit(np.log(p / (1 - p))[:, None], right[own])
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
+def with_threshold(models: Any, threshold: float, platt: tuple[float, float]) -> Any:
+    info = {**models.confidence.info, "threshold": threshold, "platt": list(platt)}
+    confidence = dataclasses.replace(models.confidence, info=info)
     return models._replace(confidence=confidence, threshold=threshold)
 
 
@@ -311,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
                 others = [q for a in articles if group_of[a.title] != g for q in a.questions]
                 rows += ask_candidates(engine, g, own, True, vectors)
                 rows += ask_candidates(engine, g, off_sample(others, OFF_PER_INDEX, g), False, vectors)
+                text = " ".join(p for a in members for p in a.paragraphs)
+                near = swapped_names(own, others, text, SWAPPED_PER_INDEX, 300 + g)
+                rows += ask_candidates(engine, g, near, True, vectors)
                 print(
                     f"  group {g}: {len(members)} articles, {len(engine.facts())} facts"
                     f" ({time.perf_counter() - started:.0f} s)"
@@ -320,28 +351,32 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, Any] = {"groups": [[a.title for a in m] for m in groups], "folds": []}
         variants = [True, False] if semantic else [False]
         thresholds: dict[bool, float] = {}
+        platts: dict[bool, tuple[float, float]] = {}
         for use_semantic in variants:
             name = "semantic" if use_semantic else "lexical"
-            fitted, out_of_fold, kinds = [], [], []
+            fitted, out_of_fold, rights, kinds = [], [], [], []
             for g in range(GROUPS):
                 held_out = {a.title for a in groups[g]}
                 train = [r for r in rows if r.index != g and r.question.article not in held_out]
                 models = fit_models(train, use_semantic)
                 fitted.append(models)
-                x, _, _, kind = confidence_rows(
+                x, right, _, kind = confidence_rows(
                     models.ranker, [r for r in rows if r.index == g], use_semantic
                 )
                 out_of_fold.append(models.confidence.probability(x))
+                rights.append(right)
                 kinds.append(kind)
-            threshold = thresholds[use_semantic] = choose_threshold(
-                np.concatenate(out_of_fold), np.concatenate(kinds)
+            platt = platts[use_semantic] = fit_platt(
+                np.concatenate(out_of_fold), np.concatenate(rights), np.concatenate(kinds)
             )
+            calibrated = recalibrated(np.concatenate(out_of_fold), platt)
+            threshold = thresholds[use_semantic] = choose_threshold(calibrated, np.concatenate(kinds))
             own_all, off_all = [], []
             for g, engine in enumerate(engines):
                 held_out = {a.title for a in groups[g]}
                 if not use_semantic:
                     engine = build_engine(groups[g], workdir / f"group{g}", semantic=False)
-                engine.models = with_threshold(fitted[g], threshold)
+                engine.models = with_threshold(fitted[g], threshold, platt)
                 own = ask_all(engine, [q for a in groups[g] for q in a.answerable], True, vectors)
                 others = [q for a in articles if a.title not in held_out for q in a.questions]
                 off = ask_all(engine, off_sample(others, OFF_PER_INDEX, 100 + g), False, vectors)
@@ -370,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                     and {a.title for a in groups[r.index]} <= other_titles
                 ]
                 engine = build_engine(half, workdir / f"half{h}")
-                engine.models = with_threshold(fit_models(train, True), thresholds[True])
+                engine.models = with_threshold(fit_models(train, True), thresholds[True], platts[True])
                 own_all += ask_all(engine, [q for a in half for q in a.answerable], True, vectors)
                 off_all += ask_all(
                     engine,
@@ -381,8 +416,10 @@ def main(argv: list[str] | None = None) -> int:
                 assert not titles & other_titles
             results["half"] = summarise(own_all, off_all)
 
-        report(results)
-        write_result("train", {k: v for k, v in results.items() if not k.startswith("_")})
+        lines = report(results)
+        print("\n".join(lines))
+        # bench.run_all puts the "table" lines into bench/README.md, as for its other benchmarks.
+        write_result("train", {**{k: v for k, v in results.items() if not k.startswith("_")}, "table": lines})
         if args.write:
             info = {
                 "trained_on": "27 SQuAD 2.0 dev articles (shared/eval, CC BY-SA 4.0)",
@@ -395,7 +432,9 @@ def main(argv: list[str] | None = None) -> int:
             }
             for use_semantic in variants:
                 suffix = "" if use_semantic else "-lexical"
-                fitted = with_threshold(fit_models(rows, use_semantic, info), thresholds[use_semantic])
+                fitted = with_threshold(
+                    fit_models(rows, use_semantic, info), thresholds[use_semantic], platts[use_semantic]
+                )
                 fitted.ranker.save(MODELS_DIR / f"ranker{suffix}.json")
                 fitted.confidence.save(MODELS_DIR / f"confidence{suffix}.json")
                 print(
@@ -406,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def report(results: dict[str, Any]) -> None:
+def report(results: dict[str, Any]) -> list[str]:
     """The figures as Markdown tables (``bench.run_all`` copies them into bench/README.md)."""
     header = [
         "cross-validated by article",
@@ -421,27 +460,25 @@ def report(results: dict[str, Any]) -> None:
         "lexical": "same, without the embedding model",
         "half": "half-and-half indexes",
     }
-    rows = [
-        [
-            labels[name],
-            *(pct(results[name][k]) for k in ("top1", "own_answered", "precision", "short", "off_declined")),
-        ]
-        for name in ("semantic", "lexical", "half")
-        if name in results
-    ]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    keys = ("top1", "own_answered", "precision", "short", "off_declined")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name in ("semantic", "lexical", "half"):
+        if name in results:
+            lines.append("| " + " | ".join([labels[name], *(pct(results[name][k]) for k in keys)]) + " |")
     for name in ("semantic", "lexical"):
         if name not in results:
             continue
         calibration_table = results[name]["calibration"]
-        print(f"\nCalibration ({name}): expected calibration error {calibration_table['ece']:.3f}\n")
-        print("| confidence | questions | mean confidence | share right |")
-        print("|---|---|---|---|")
-        for b in calibration_table["buckets"]:
-            print(f"| {b['bucket']} | {b['n']} | {b['confidence']:.2f} | {b['right']:.2f} |")
+        lines.append(
+            f"| calibration ({name}): threshold {results[name]['threshold']:.3f}, "
+            f"expected calibration error {calibration_table['ece']:.3f}"
+            " | questions | mean confidence | share right | | |"
+        )
+        lines += [
+            f"| confidence {b['bucket']} | {b['n']} | {b['confidence']:.2f} | {b['right']:.2f} | | |"
+            for b in calibration_table["buckets"]
+        ]
+    return lines
 
 
 if __name__ == "__main__":

@@ -49,12 +49,6 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     report = build_index(args.seeds, args.facts)
     print(f"built {report.facts} facts from {report.articles} articles into {args.facts}/")
-    from bot.engine import Engine
-
-    # Compile the index and embed the facts now (only new or changed ones), so the first question
-    # after a build does not pay for it.
-    engine = Engine.load(args.facts, args.seeds)
-    print("semantic search: " + ("on" if engine.semantic else "off (the embedding model is not installed)"))
     for orphan in report.orphans:
         print(
             f"{orphan.path}: curated fact {orphan.fact_id} no longer matches the article "
@@ -67,6 +61,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(
             f"{path}: its article is gone, but it holds curated facts: kept; delete it or restore the article"
         )
+    from bot.engine import Engine
+
+    # Compile the index and embed the facts now (only new or changed ones), so the first question
+    # after a build does not pay for it.
+    engine = Engine.load(args.facts, args.seeds)
+    print("semantic search: " + ("on" if engine.semantic else "off (the embedding model is not installed)"))
     return 0
 
 

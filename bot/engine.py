@@ -31,7 +31,7 @@ from bot.features import (
     sentence_hits,
     span_overlap,
 )
-from bot.learned import Model, packaged_model
+from bot.learned import Model, packaged_model, recalibrated
 from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm, Ranked
 from bot.model import Answer, ArticleInfo, Fact, Source
 from bot.text import common_english
@@ -285,9 +285,8 @@ class Engine:
         scores = ranker.decision(found.features)
         order = np.argsort(-scores, kind="stable")
         best = int(order[0])
-        confidence = float(
-            confidence_model.probability(confidence_features(found.features, scores, best)[None])[0]
-        )
+        raw = confidence_model.probability(confidence_features(found.features, scores, best)[None])[0]
+        confidence = float(recalibrated(raw, confidence_model.info.get("platt")))
         ranked = [int(found.docs[i]) for i in order]
         if confidence < threshold:
             return self._decline(text, ranked)

@@ -78,6 +78,20 @@ FEATURE_NAMES: tuple[str, ...] = (
     "weakest_word_match",
 )
 N_FEATURES = len(FEATURE_NAMES)
+# The features only the embedding model gives (zero without it).
+SEMANTIC_FEATURES = frozenset(
+    {
+        "cosine",
+        "cosine_gap_to_best",
+        "cosine_paragraph",
+        "cosine_previous",
+        "semantic_reciprocal_rank",
+        "best_cosine_in_index",
+        "semantic_available",
+        "soft_coverage",
+        "weakest_word_match",
+    }
+)
 # The confidence model reads the chosen fact's row and how far the ranker preferred it.
 CONFIDENCE_FEATURE_NAMES: tuple[str, ...] = (*FEATURE_NAMES, "ranker_score", "ranker_margin", "ranker_share")
 

@@ -574,7 +574,10 @@ def test_a_fact_moved_to_the_end_of_its_file_still_joins_its_paragraph(
     moved = Engine.load(facts, tmp_path / "seeds")
     questions = [item["q"] for item in yaml.safe_load((repo_root / "tests" / "questions.yaml").read_text())]
     for question in questions:
-        assert moved.ask(question) == seed_engine.ask(question), question
+        # The same answer; the confidence may move a little, as the moved sentence now follows
+        # its paragraph's last one rather than the one before it in the article.
+        got, expected = moved.ask(question), seed_engine.ask(question)
+        assert (got.answered, got.quote, got.answer) == (expected.answered, expected.quote, expected.answer)
 
 
 def test_stored_term_positions_are_what_a_fresh_analysis_gives(repo_root: Path) -> None:
