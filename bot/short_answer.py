@@ -1,0 +1,841 @@
+"""Short answers that are short: a learned selector of the span of a sentence that answers a question.
+
+``short_answer(question, quote, spans)`` returns the date, amount, count, person, organisation,
+place or name that answers the question, cut word for word from the quote; "Yes, ..." / "No, ..."
+plus a clause for a yes/no question the sentence settles; the listed items for a list question;
+the reason clause for a why question; and the clause that covers the question when no span is
+confident.
+
+Candidates are generated without a tagger: the typed spans of ``bot.spans``, capitalised runs,
+runs of content words (with their determiner, with "of" phrases, their shorter tails), phrases
+after prepositions, enumerations, reason clauses and clauses. A log-linear model
+(:class:`SpanModel`, weights in ``bot/models/short_answer.json``, trained by
+``python -m bench.train_answers``) scores each from features computed in :func:`features`: the
+question's wh-word, its head noun's WordNet class ("city" -> location), the candidate's kinds,
+its head word's WordNet class, whether its words are the question's, how near it stands to the
+question's words, its length, position, capitals, digits and the word before it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import logging
+import math
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+from bot.model import Span
+from bot.text import STOP_WORDS, fold, normalize_word
+
+logger = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).parent / "data"
+MODEL_PATH = Path(__file__).parent / "models" / "short_answer.json"
+# Below this probability the best span is not trusted and the clause is the answer.
+DEFAULT_THRESHOLD = 0.05
+MAX_CLAUSE_WORDS = 28
+# Smaller weights are not saved: they change no answer measurably and keep the model file small.
+MIN_WEIGHT = 0.005
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The short answer: ``text`` is the quote's ``start:end`` (None when it is built: yes/no, list).
+
+    ``kind`` is ``span``, ``yes``, ``no``, ``list``, ``reason`` or ``clause``; ``confidence`` 0..1.
+    """
+
+    text: str
+    start: int | None
+    end: int | None
+    kind: str
+    confidence: float
+
+
+# -- words ------------------------------------------------------------------------------------------
+
+
+@cache
+def noun_classes() -> dict[str, tuple[str, ...]]:
+    """Noun lemma -> WordNet lexicographer classes of its first senses (``bot/data/wordnet_nouns.tsv.gz``)."""
+    with gzip.open(DATA_DIR / "wordnet_nouns.tsv.gz", "rt", encoding="utf-8") as lines:
+        table = {}
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            lemma, _, kinds = line.rstrip("\n").partition("\t")
+            table[lemma] = tuple(kinds.split(","))
+    return table
+
+
+_PLURAL_RULES = (("ies", "y"), ("ves", "f"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh"))
+
+
+def noun_class(word: str) -> str | None:
+    """The WordNet class of a noun's most frequent sense ("cities" -> "location"), None if unknown."""
+    table = noun_classes()
+    w = word.lower()
+    kinds = table.get(w)
+    if kinds is None and len(w) > 3 and w.endswith("s"):
+        for suffix, repl in _PLURAL_RULES:
+            if w.endswith(suffix) and (kinds := table.get(w[: -len(suffix)] + repl)):
+                break
+        else:
+            kinds = table.get(w[:-1])
+    return kinds[0] if kinds else None
+
+
+_TOKEN_RE = re.compile(
+    r"(?:[A-Z]\.){2,}|[$€£¥₹]?\d+(?:[.,:]\d+)*(?:%|st|nd|rd|th|s)?|[^\W\d_]+(?:['’\-][^\W_]+)*|\S"
+)
+_DETERMINERS = frozenset("the a an his her its their our your this that these those".split())
+_PREPOSITIONS = frozenset(
+    "in on at by from to of for with into during after before since until under over between among "
+    "through across near within without about against toward towards via upon as like than".split()
+)
+_JOINERS = frozenset("of and for de".split())
+_CONNECTORS = frozenset("of the de du des del della von van der la le for and al bin ibn".split())
+_NEGATIONS = frozenset("not never no neither nor none nobody nothing n't cannot without".split())
+_REASON_RE = re.compile(
+    r"\b(?:because(?: of)?|due to|owing to|amid|driven by|as a result of|thanks to|since|so that|"
+    r"in order to|so as to|caused by|resulting from|for fear of|on account of)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_CUT_RE = re.compile(r"[;:()]|,(?!\d)|\s[–—-]\s")
+_AUX = "is|are|was|were|did|does|do|has|have|had|can|could|will|would|should|may|might|must|shall"
+_YESNO_RE = re.compile(rf"^\W*(?:{_AUX})(?:n't)?\b", re.IGNORECASE)
+_LIST_RE = re.compile(
+    r"\b(?:name (?:the|some|three|two|four|five)|kinds of|types of|what (?:are|were) (?:the|some)"
+    r"(?: \w+)? \w+s\b|which \w+s\b|list\b)",
+    re.IGNORECASE,
+)
+_WH_RE = re.compile(
+    r"\b(how (?:many|much|long|far|old|large|big|often|tall|high)|how|what|which|who|whom|whose|when"
+    r"|where|why)\b",
+    re.IGNORECASE,
+)
+_HEAD_SKIP = frozenset(
+    "is are was were did does do has have had can could would should will might may must the a an of kind "
+    "kinds type types sort sorts form forms one some".split()
+)
+
+
+_OF_HEADS = frozenset("name kind kinds type types sort sorts form forms example examples".split())
+
+
+def _head_noun(after: str) -> str | None:
+    """The last noun of the nouns after the wh-word ("what target percentage of" -> percentage)."""
+    table = noun_classes()
+    run: list[str] = []
+    for raw in after.split()[:8]:
+        word = raw.strip("?,.'\"()").lower()
+        if not run and word in _HEAD_SKIP:
+            continue
+        if word in STOP_WORDS or not word.isalpha():
+            if run and run[-1] in _OF_HEADS and word == "of":
+                run = []  # "the name of the donor" -> donor
+                continue
+            break
+        if noun_class(word) is None and not (word in table or raw[:1].isupper()):
+            break
+        run.append(word)
+        if len(run) == 3:
+            break
+    return run[-1] if run else None
+
+
+@dataclass(frozen=True)
+class QuestionClass:
+    """What a question asks for: its wh-word, its head noun and the noun's WordNet class."""
+
+    wh: str
+    head: str | None
+    head_class: str | None
+    plural: bool
+    yes_no: bool
+    wants_list: bool
+    stems: frozenset[str]
+    head_stem: str | None = None
+    before: str = "-"  # the preposition before the wh-word ("in which city" -> in), else "-"
+
+    @property
+    def kind(self) -> str:
+        """A coarse answer kind for reports: date, number, person, place, reason, yes-no or other."""
+        if self.yes_no:
+            return "yes-no"
+        if self.wh == "when" or self.head_class == "time":
+            return "date"
+        if self.wh.startswith("how ") and self.wh != "how":
+            return "number"
+        if self.wh in ("who", "whom", "whose") or self.head_class == "person":
+            return "person"
+        if self.wh == "where" or self.head_class == "location":
+            return "place"
+        if self.wh == "why":
+            return "reason"
+        return "other"
+
+
+def question_class(question: str) -> QuestionClass:
+    """The wh-word ("how many" counts as one), head noun ("which city" -> city) and its class."""
+    text = fold(question).strip()
+    yes_no = bool(_YESNO_RE.match(text)) and not _WH_RE.search(text)
+    match = _WH_RE.search(text)
+    wh = match.group(1).lower() if match else ("yesno" if yes_no else "none")
+    head = (
+        _head_noun(text[match.end() :]) if match and wh in ("what", "which", "how many", "how much") else None
+    )
+    head_class = noun_class(head) if head else None
+    plural = bool(head and head.endswith("s") and not head.endswith("ss"))
+    stems = frozenset(
+        normalize_word(t)
+        for t in _TOKEN_RE.findall(text)
+        if t[0].isalnum() and t.lower() not in STOP_WORDS and not _WH_RE.fullmatch(t.lower())
+    )
+    wants_list = bool(_LIST_RE.search(text)) and wh not in ("who", "when", "where", "why")
+    head_stem = normalize_word(head) if head else None
+    before = "-"
+    if match:
+        words = text[: match.start()].lower().split()
+        if words and words[-1] in _PREPOSITIONS:
+            before = words[-1]
+    return QuestionClass(wh, head, head_class, plural, yes_no, wants_list, stems, head_stem, before)
+
+
+# -- candidates -------------------------------------------------------------------------------------
+
+
+class Token(NamedTuple):
+    """A word, number or punctuation mark of the quote."""
+
+    text: str
+    lower: str
+    start: int
+    end: int
+    stop: bool  # a stop word or punctuation
+    word: bool  # a word or number (not punctuation)
+    stem: str
+
+
+class Candidate:
+    """A piece of the quote, tokens ``first..last`` inclusive, with every way it was found."""
+
+    __slots__ = ("end", "first", "kinds", "last", "start")
+
+    def __init__(self, first: int, last: int, start: int, end: int, kind: str) -> None:
+        self.first, self.last, self.start, self.end = first, last, start, end
+        self.kinds = [kind]
+
+
+def tokens_of(quote: str) -> list[Token]:
+    """The quote's words, numbers and punctuation marks, with offsets and stems."""
+    out = []
+    folded = fold(quote)
+    for m in _TOKEN_RE.finditer(folded):
+        start, end = m.span()
+        text = quote[start:end]
+        lower = m.group().lower()
+        word = text[0].isalnum() or text[0] in "$€£¥₹"
+        stop = not word or (lower in STOP_WORDS and not (len(text) > 1 and text.isupper()))
+        out.append(Token(text, lower, start, end, stop, word, normalize_word(text) if word else ""))
+    return out
+
+
+def candidates(quote: str, tokens: list[Token], spans: tuple[Span, ...]) -> list[Candidate]:
+    """Overlapping candidate spans of the quote, each with the kinds that proposed it."""
+    found: dict[tuple[int, int], Candidate] = {}
+    n = len(tokens)
+    starts = [t.start for t in tokens]
+    ends = [t.end for t in tokens]
+
+    def add(first: int, last: int, kind: str) -> None:
+        if first > last or first < 0 or last >= n:
+            return
+        cand = found.get((first, last))
+        if cand is None:
+            found[first, last] = Candidate(first, last, starts[first], ends[last], kind)
+        elif kind not in cand.kinds:
+            cand.kinds.append(kind)
+
+    def token_range(start: int, end: int) -> tuple[int, int]:
+        first = bisect_left(starts, start)
+        last = bisect_right(ends, end) - 1
+        while first <= last and not tokens[first].word:
+            first += 1
+        while last >= first and not tokens[last].word:
+            last -= 1
+        return first, last
+
+    for span in spans:
+        first, last = token_range(span.start, span.end)
+        if first <= last:
+            kind = "t:" + span.kind
+            add(first, last, kind)
+            if first > 0 and tokens[first - 1].lower in _DETERMINERS:
+                add(first - 1, last, kind)
+    # Runs of content words (a noun phrase without its determiner), and their tails and heads.
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < n:
+        if tokens[i].stop:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and not tokens[j + 1].stop:
+            j += 1
+        runs.append((i, j))
+        i = j + 1
+    for first, last in runs:
+        add(first, last, "np")
+        before = tokens[first - 1].lower if first > 0 else ""
+        det = first - 1 if before in _DETERMINERS else None
+        if det is not None:
+            add(det, last, "np")
+        for k in range(first + 1, min(last, first + 4) + 1):
+            add(k, last, "tail")
+        for k in range(max(first, last - 3), last):
+            add(first, k, "head")
+        if before in _PREPOSITIONS:
+            add(first - 1, last, "pp")
+            add(first, last, "after:" + before)
+        if det is not None and det > 0 and tokens[det - 1].lower in _PREPOSITIONS:
+            add(det - 1, last, "pp")
+    # Noun phrases joined by "of" / "and" ("the Duke of Normandy", "Paris and Lyon").
+    for (a1, a2), (b1, b2) in itertools.pairwise(runs):
+        gap = [tokens[k].lower for k in range(a2 + 1, b1)]
+        if 0 < len(gap) <= 2 and gap[0] in _JOINERS and all(w in _DETERMINERS or w in _JOINERS for w in gap):
+            add(a1, b2, "np_of")
+            if a1 > 0 and tokens[a1 - 1].lower in _DETERMINERS:
+                add(a1 - 1, b2, "np_of")
+    # Capitalised runs, with connectors ("University of Chicago").
+    i = 0
+    while i < n:
+        token = tokens[i]
+        if not token.word or not token.text[0].isupper() or (i == 0 and token.stop):
+            i += 1
+            continue
+        j = i
+        while True:
+            k = j + 1
+            while k < n and k - j <= 2 and tokens[k].lower in _CONNECTORS:
+                k += 1
+            if k < n and tokens[k].word and tokens[k].text[0].isupper():
+                j = k
+            else:
+                break
+        add(i, j, "cap")
+        i = j + 1
+    # Clauses, enumerations and reasons: found on the text, then mapped to tokens.
+    folded = fold(quote)
+    for start, end in _clauses(folded):
+        add(*token_range(start, end), "clause")
+    for first, last in _enumerations(tokens):
+        add(first, last, "list")
+    for m in _REASON_RE.finditer(folded):
+        add(*token_range(m.start(), _reason_end(folded, m)), "reason")
+    return list(found.values())
+
+
+_ITEM_END = frozenset("which who whom that were was are is have has had will would can could".split())
+MAX_ITEM_TOKENS = 6
+_LIST_OPENERS = frozenset("including includes include included namely especially notably".split())
+_ITEM_WORDS = frozenset("of the a an".split())
+
+
+def _enumerations(tokens: list[Token]) -> list[tuple[int, int]]:
+    """Token ranges of enumerations of three or more items: "the otter, beaver and bird species"."""
+    out = []
+    n = len(tokens)
+    for i, token in enumerate(tokens):
+        if token.lower not in ("and", "or") or i == 0:
+            continue
+        # The last item: after "and", to punctuation or a verb-like word.
+        last = i
+        while last + 1 < n and tokens[last + 1].word and tokens[last + 1].lower not in _ITEM_END:
+            last += 1
+            if last - i >= MAX_ITEM_TOKENS:
+                break
+        if last == i or last - i >= MAX_ITEM_TOKENS:
+            continue
+        # The items before: back from "and" (over an Oxford comma) from comma to comma.
+        j = i - 1 if tokens[i - 1].text != "," else i - 2
+        items = 1
+        first = None
+        while j >= 0:
+            k = j
+            while (
+                k >= 0
+                and tokens[k].text != ","
+                and j - k < MAX_ITEM_TOKENS
+                and tokens[k].word
+                and (not tokens[k].stop or tokens[k].lower in _ITEM_WORDS)
+            ):
+                k -= 1
+            if k >= 0 and tokens[k].text == ",":
+                items += 1
+                first = k + 1
+                j = k - 1
+                continue
+            # The first item: the noun phrase just before the first comma.
+            start = j
+            while (
+                start - 1 >= 0
+                and tokens[start - 1].word
+                and not tokens[start - 1].stop
+                and tokens[start - 1].lower not in _LIST_OPENERS
+            ):
+                start -= 1
+            if start - 1 >= 0 and tokens[start - 1].lower in _DETERMINERS:
+                start -= 1
+            if start <= j:
+                items += 1
+                first = start
+            break
+        if items >= 3 and first is not None:
+            out.append((first, last))
+    return out
+
+
+def _clauses(folded: str) -> list[tuple[int, int]]:
+    cuts = [0, *(m.end() for m in _CLAUSE_CUT_RE.finditer(folded)), len(folded)]
+    out = []
+    for a, b in itertools.pairwise(cuts):
+        piece = folded[a:b]
+        lead = len(piece) - len(piece.lstrip(" ,;:()-"))
+        trail = len(piece.rstrip(" ,;:()-."))
+        if trail > lead:
+            out.append((a + lead, a + trail))
+    return out
+
+
+_REASON_STOP_OPENING = re.compile(r"[,;:(]|\s-\s|\.\s*$")
+_REASON_STOP = re.compile(r"[;:(]|\s-\s|\.\s*$")
+
+
+def _reason_end(folded: str, m: re.Match[str]) -> int:
+    """A reason runs to the end of its clause (to the first comma when it opens the sentence)."""
+    opening = m.start() == 0 or folded[: m.start()].rstrip().endswith(",")
+    found = (_REASON_STOP_OPENING if opening else _REASON_STOP).search(folded, m.end())
+    return found.start() if found else len(folded)
+
+
+# -- features ---------------------------------------------------------------------------------------
+
+
+def _bucket(value: float, edges: tuple[float, ...]) -> int:
+    for i, edge in enumerate(edges):
+        if value <= edge:
+            return i
+    return len(edges)
+
+
+def question_atoms(qc: QuestionClass) -> tuple[str, ...]:
+    """The question's side of the features: every candidate atom is also crossed with each of these."""
+    return (
+        "*",
+        f"wh={qc.wh}",
+        f"q={qc.wh}/{qc.head_class or '-'}",
+        f"pl={qc.plural or qc.wants_list}",
+        f"pre={qc.before}/{qc.head_class or '-'}",
+    )
+
+
+WINDOW = 6  # tokens either side in which question words are counted
+_CLAUSE_MARKS = frozenset(",;:()–—")
+_LENGTH_BUCKET = [_bucket(n, (1, 2, 3, 5, 8, 14)) for n in range(16)]
+_DIST_BUCKET = [_bucket(n, (1, 2, 3, 5, 9)) for n in range(10)]
+
+
+class Context:
+    """What every candidate of one (question, quote) pair reads: per-token tags, computed once."""
+
+    __slots__ = (
+        "clause",
+        "clause_hits",
+        "cum",
+        "head_at",
+        "head_class",
+        "hits",
+        "next_tag",
+        "prev_tag",
+        "qc",
+        "qword",
+        "tokens",
+    )
+
+    def __init__(self, qc: QuestionClass, tokens: list[Token]) -> None:
+        self.qc = qc
+        self.tokens = tokens
+        stems = qc.stems
+        self.qword = [not t.stop and t.stem in stems for t in tokens]
+        self.hits = [i for i, q in enumerate(self.qword) if q]
+        self.head_at = [i for i in self.hits if tokens[i].stem == qc.head_stem] if qc.head_stem else []
+        self.head_class = [_token_class(t) for t in tokens]
+        tags = [_tag(t, q) for t, q in zip(tokens, self.qword, strict=True)]
+        # The tag of the word before / after each token ("^" and "$" at the ends).
+        self.prev_tag = ["^", *tags[:-1]]
+        self.next_tag = [*tags[1:], "$"]
+        # Question words before each position (cum[i]: among tokens[:i]), and each token's clause.
+        self.cum = list(itertools.accumulate(self.qword, initial=0))
+        clause = 0
+        self.clause = []
+        for t in tokens:
+            if t.text in _CLAUSE_MARKS:
+                clause += 1
+            self.clause.append(clause)
+        self.clause_hits = [0] * (clause + 1)
+        for h in self.hits:
+            self.clause_hits[self.clause[h]] += 1
+
+
+def _token_class(t: Token) -> str:
+    if not t.word:
+        return "-"
+    if t.text[0].isdigit():
+        return "CD"
+    return noun_class(t.lower) or ("NNP" if t.text[0].isupper() else "-")
+
+
+def _tag(t: Token, in_question: bool) -> str:
+    """A token as context: itself when a function word or punctuation, else its kind of word."""
+    if not t.word or t.lower in STOP_WORDS:
+        return t.lower
+    return "QW" if in_question else ("C" if t.text[0].isupper() else "W")
+
+
+def _head_distance(head_at: list[int], first: int, last: int) -> str:
+    """Where the question's head noun stands from the candidate: in it, just before, just after..."""
+    if not head_at:
+        return "none"
+    best = "far"
+    for h in head_at:
+        if first <= h <= last:
+            return "in"
+        if first - 3 <= h < first:
+            best = "before"
+        elif last < h <= last + 3 and best == "far":
+            best = "after"
+    return best
+
+
+_FAMILIES = {
+    "t:date": "date",
+    "t:year": "date",
+    "t:money": "number",
+    "t:percent": "number",
+    "t:count": "number",
+    "t:person": "person",
+    "t:place": "place",
+    "t:org": "org",
+    "t:name": "name",
+}
+_CLASS_FAMILIES = {"location": "place", "person": "person", "time": "date", "group": "org", "CD": "number"}
+
+
+def _family(kinds: list[str], head_cls: str) -> str:
+    """What a candidate is, coarsely: a typed span's family, else its head word's class's."""
+    for kind in kinds:
+        family = _FAMILIES.get(kind)
+        if family is not None:
+            return family
+    return _CLASS_FAMILIES.get(head_cls, "cap" if "cap" in kinds else "-")
+
+
+# Question kind -> candidate families that cannot answer it.
+_CLASHES = {
+    "place": frozenset({"date", "number", "person"}),
+    "person": frozenset({"date", "number", "place"}),
+    "date": frozenset({"person", "place", "org"}),
+}
+
+
+def _head_of(ctx: Context, cand: Candidate) -> int:
+    """The candidate's last content word (its head), else its last token."""
+    for i in range(cand.last, cand.first - 1, -1):
+        if not ctx.tokens[i].stop:
+            return i
+    return cand.last
+
+
+def candidate_atoms(ctx: Context, cand: Candidate) -> list[str]:
+    """The candidate's side of the features."""
+    qc, tokens = ctx.qc, ctx.tokens
+    first, last = cand.first, cand.last
+    n_words = n_content = inside = caps = 0
+    digits = False
+    head = first
+    for i in range(first, last + 1):
+        t = tokens[i]
+        if not t.word:
+            continue
+        n_words += 1
+        if t.text[0].isupper():
+            caps += 1
+        elif t.text[0].isdigit():
+            digits = True
+        if not t.stop:
+            n_content += 1
+            head = i
+            if ctx.qword[i]:
+                inside += 1
+    length = _LENGTH_BUCKET[min(n_words, 15)]
+    overlap = 0 if not n_content else _bucket(inside / n_content, (0.0, 0.49, 0.99))
+    cap = 0 if not caps else (2 if caps == n_words else 1)
+    hits = ctx.hits
+    if hits:
+        k = bisect_left(hits, first)
+        before = first - hits[k - 1] if k > 0 else 99
+        m = bisect_right(hits, last)
+        after = hits[m] - last if m < len(hits) else 99
+        gap = min(before, after)
+        dist = _DIST_BUCKET[gap] if gap < 10 else (5 if gap < 99 else 8)
+        lr = f"{before <= 3:d}{after <= 3:d}"
+    else:
+        dist, lr = 9, "00"
+    head_cls = ctx.head_class[head]
+    cum, n = ctx.cum, len(tokens)
+    position = _bucket(first / max(1, len(tokens) - 1), (0.0, 0.25, 0.5, 0.75))
+    qhead = qc.head_stem is not None and tokens[head].stem == qc.head_stem
+    atoms = [
+        f"len={length}",
+        f"ov={overlap}",
+        f"cap={cap}",
+        f"dig={digits:d}",
+        f"dist={dist}",
+        f"lr={lr}",
+        f"prev={ctx.prev_tag[first]}",
+        f"next={ctx.next_tag[last]}",
+        f"pos={position}",
+        f"hc={head_cls}",
+        f"qhc={qc.head_class}&hc={head_cls}",
+        f"qhead={qhead:d}",
+        f"det={tokens[first].lower in _DETERMINERS:d}",
+        f"ov={overlap}&dist={dist}",
+        f"n={len(cand.kinds)}",
+        f"wl={min(3, cum[first] - cum[max(0, first - WINDOW)])}",
+        f"wr={min(3, cum[min(n, last + 1 + WINDOW)] - cum[last + 1])}",
+        f"cl={min(3, ctx.clause_hits[ctx.clause[first]] - inside)}&ov={overlap}",
+        f"hc={head_cls}&prev={ctx.prev_tag[first]}",
+        f"cap={cap}&prev={ctx.prev_tag[first]}",
+        f"hd={_head_distance(ctx.head_at, first, last)}",
+        f"agree={qc.kind}:{_family(cand.kinds, head_cls)}",
+    ]
+    for kind in cand.kinds:
+        atoms += (f"k={kind}", f"k={kind}&ov={overlap}", f"k={kind}&len={length}", f"k={kind}&hc={head_cls}")
+    return atoms
+
+
+def features(ctx: Context, cand: Candidate) -> list[str]:
+    """The names of a candidate's binary features: each question atom crossed with each candidate atom.
+
+    (At run time :class:`SpanModel` sums the same weights per atom without building the names.)
+    """
+    atoms = candidate_atoms(ctx, cand)
+    return [f"{q}|{a}" for q in question_atoms(ctx.qc) for a in atoms]
+
+
+# -- the model --------------------------------------------------------------------------------------
+
+
+class SpanModel:
+    """A log-linear candidate scorer: a weight per feature ("question atom|candidate atom"); a
+    candidate's probability is the softmax of its score over the sentence's candidates."""
+
+    def __init__(
+        self, weights: dict[str, float], threshold: float = DEFAULT_THRESHOLD, meta: dict | None = None
+    ):
+        self.weights = weights
+        self.threshold = threshold
+        self.meta = meta or {}
+        self._by_question: dict[str, dict[str, float]] = {}
+        for name, weight in weights.items():
+            q, _, a = name.partition("|")
+            self._by_question.setdefault(q, {})[a] = weight
+
+    def scorer(self, qc: QuestionClass) -> Callable[[list[str]], float]:
+        """A function scoring a candidate's atoms for this question (sums cached per atom)."""
+        empty: dict[str, float] = {}
+        t0, t1, t2, t3, t4 = (self._by_question.get(q, empty) for q in question_atoms(qc))
+        memo: dict[str, float] = {}
+
+        def score(atoms: list[str]) -> float:
+            total = 0.0
+            for atom in atoms:
+                value = memo.get(atom)
+                if value is None:
+                    value = memo[atom] = (
+                        t0.get(atom, 0.0)
+                        + t1.get(atom, 0.0)
+                        + t2.get(atom, 0.0)
+                        + t3.get(atom, 0.0)
+                        + t4.get(atom, 0.0)
+                    )
+                total += value
+            return total
+
+        return score
+
+    def predict(self, qc: QuestionClass, rows: list[list[str]]) -> list[float]:
+        """Each candidate's probability of being the answer (softmax over ``rows`` of atoms)."""
+        if not rows:
+            return []
+        score = self.scorer(qc)
+        scores = [score(r) for r in rows]
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        total = sum(exps)
+        return [e / total for e in exps]
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        data = {
+            "format": "factbot-short-answer/1",
+            "threshold": self.threshold,
+            "meta": self.meta,
+            "weights": {k: round(v, 3) for k, v in sorted(self.weights.items()) if abs(v) >= MIN_WEIGHT},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> SpanModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(dict(data["weights"]), float(data.get("threshold", DEFAULT_THRESHOLD)), data.get("meta"))
+
+
+@cache
+def default_model() -> SpanModel:
+    """The shipped model (``bot/models/short_answer.json``)."""
+    model = SpanModel.load()
+    logger.info("short-answer model: %d weights", len(model.weights))
+    return model
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+
+def _clause_answer(quote: str, tokens: list[Token], hits: list[int], confidence: float) -> ShortAnswer:
+    """The clause that holds most of the question's words, widened to five words at least."""
+    folded = fold(quote)
+    clauses = _clauses(folded) or [(0, len(quote))]
+    hit_starts = [tokens[h].start for h in hits]
+
+    def covered(c: tuple[int, int]) -> int:
+        return sum(1 for s in hit_starts if c[0] <= s < c[1])
+
+    best = max(range(len(clauses)), key=lambda i: (covered(clauses[i]), -i))
+    first = last = best
+    while len(folded[clauses[first][0] : clauses[last][1]].split()) < 5:
+        if last + 1 < len(clauses):
+            last += 1
+        elif first > 0:
+            first -= 1
+        else:
+            break
+    start, end = clauses[first][0], clauses[last][1]
+    words = quote[start:end].split()
+    if len(words) > MAX_CLAUSE_WORDS:
+        end = start + len(" ".join(words[:MAX_CLAUSE_WORDS]))
+        end = quote.find(words[MAX_CLAUSE_WORDS - 1], start) + len(words[MAX_CLAUSE_WORDS - 1])
+    return ShortAnswer(quote[start:end], start, end, "clause", confidence)
+
+
+def _yes_no(
+    qc: QuestionClass, question: str, quote: str, tokens: list[Token], hits: list[int]
+) -> ShortAnswer | None:
+    """ "Yes, ..." or "No, ..." when the sentence has most of the question's words; else None."""
+    if not qc.stems:
+        return None
+    present = {tokens[h].stem for h in hits}
+    if len(present) / len(qc.stems) < 0.6:
+        return None
+    negated = sum(1 for t in tokens if t.lower in _NEGATIONS or t.lower.endswith("n't"))
+    asked_negated = bool(re.search(r"n't\b|\bnot\b|\bnever\b", fold(question).lower()))
+    clause = _clause_answer(quote, tokens, hits, 0.0)
+    no = (negated % 2 == 1) != asked_negated
+    confidence = len(present) / len(qc.stems)
+    word = "No" if no else "Yes"
+    return ShortAnswer(f"{word}, {clause.text}", clause.start, clause.end, word.lower(), confidence)
+
+
+def _list_text(text: str) -> str:
+    """An enumeration's items as "A, B and C" (each item verbatim)."""
+    items = [p.strip() for p in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", text) if p.strip()]
+    if len(items) < 2:
+        return text
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def short_answer(
+    question: str,
+    quote: str,
+    spans: tuple[Span, ...],
+    previous: str | None = None,
+    model: SpanModel | None = None,
+) -> ShortAnswer:
+    """The short answer ``quote`` gives to ``question`` (``spans``: its typed spans, ``bot.spans``).
+
+    ``previous`` (the sentence before) is accepted for the engine's sake and not used yet.
+    """
+    del previous
+    model = model or default_model()
+    qc = question_class(question)
+    tokens = tokens_of(quote)
+    if not tokens:
+        return ShortAnswer(quote, 0, len(quote), "clause", 0.0)
+    ctx = Context(qc, tokens)
+    hits = ctx.hits
+    if qc.yes_no:
+        answer = _yes_no(qc, question, quote, tokens, hits)
+        return answer or _clause_answer(quote, tokens, hits, 0.0)
+    cands = candidates(quote, tokens, spans)
+    if qc.wh == "why":
+        reasons = [c for c in cands if "reason" in c.kinds]
+        if reasons:
+            best = min(reasons, key=lambda c: min((abs(c.first - h) for h in hits), default=0))
+            return ShortAnswer(quote[best.start : best.end], best.start, best.end, "reason", 0.9)
+    if qc.wants_list:
+        # "What are the ...s", "Name the ...", "kinds of": an enumeration of new things is the answer.
+        lists = [c for c in cands if "list" in c.kinds and not any(ctx.qword[c.first : c.last + 1])]
+        if lists:
+            best = min(lists, key=lambda c: (min((abs(c.first - h) for h in hits), default=0), c.first))
+            text = quote[best.start : best.end]
+            listed = _list_text(text)
+            same = listed == text
+            return ShortAnswer(listed, best.start if same else None, best.end if same else None, "list", 0.9)
+    rows = [candidate_atoms(ctx, c) for c in cands]
+    probs = model.predict(qc, rows)
+    # A candidate of a contradicting type ("1911" for "which city") is out, if any other is left.
+    clash = _CLASHES.get(qc.kind)
+    if clash and probs:
+        kept = [
+            0.0 if _family(c.kinds, ctx.head_class[_head_of(ctx, c)]) in clash else p
+            for c, p in zip(cands, probs, strict=True)
+        ]
+        total = sum(kept)
+        if total > 0:
+            probs = [p / total for p in kept]
+    if not probs:
+        return _clause_answer(quote, tokens, hits, 0.0)
+    best_i = max(range(len(probs)), key=lambda i: (probs[i], -cands[i].start))
+    best = cands[best_i]
+    confidence = probs[best_i]
+    if confidence < model.threshold:
+        return _clause_answer(quote, tokens, hits, confidence)
+    text = quote[best.start : best.end]
+    if "list" in best.kinds and (qc.wants_list or qc.plural):
+        listed = _list_text(text)
+        return ShortAnswer(
+            listed,
+            best.start if listed == text else None,
+            best.end if listed == text else None,
+            "list",
+            confidence,
+        )
+    return ShortAnswer(text, best.start, best.end, "span", confidence)

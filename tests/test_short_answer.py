@@ -1,0 +1,115 @@
+"""The learned short-answer selector, with the shipped model and WordNet table (made-up sentences)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.short_answer import ShortAnswer, noun_class, question_class, short_answer
+from bot.spans import find_spans
+
+
+def answer(question: str, quote: str) -> ShortAnswer:
+    return short_answer(question, quote, find_spans(quote))
+
+
+def assert_verbatim(result: ShortAnswer, quote: str) -> None:
+    assert result.start is not None and result.end is not None
+    assert quote[result.start : result.end] == result.text
+
+
+def test_a_city_for_in_which_city() -> None:
+    quote = "The glassworks moved its kilns from the coast to Bramford in 1911, after a fire."
+    result = answer("In which city did the glassworks put its kilns?", quote)
+    assert result.kind == "span"
+    assert "Bramford" in result.text
+    assert len(result.text) <= 3 * len("Bramford")
+    assert_verbatim(result, quote)
+
+
+def test_an_organisation_for_which_institute() -> None:
+    quote = "The survey of river otters was paid for by the Halvorsen Institute for Freshwater Studies."
+    result = answer("Which institute paid for the survey of river otters?", quote)
+    assert "Halvorsen Institute" in result.text
+    assert "survey" not in result.text
+    assert_verbatim(result, quote)
+
+
+def test_a_date_for_when() -> None:
+    quote = "The lighthouse keepers left the island on March 3, 1952, when the lamp was automated."
+    result = answer("When did the lighthouse keepers leave the island?", quote)
+    assert "March 3, 1952" in result.text
+    assert len(result.text) <= 3 * len("March 3, 1952")
+
+
+def test_an_amount_for_how_much() -> None:
+    quote = "Restoring the organ in the town hall cost the council $4.2 million over six years."
+    result = answer("How much did restoring the organ cost?", quote)
+    assert "$4.2 million" in result.text
+    assert len(result.text) <= 3 * len("$4.2 million")
+
+
+def test_a_person_for_who() -> None:
+    quote = "The first map of the caves was drawn in 1887 by the surveyor Edith Marlowe, using a compass."
+    result = answer("Who drew the first map of the caves?", quote)
+    assert "Edith Marlowe" in result.text
+    assert "caves" not in result.text
+    assert_verbatim(result, quote)
+
+
+def test_yes_and_no_questions() -> None:
+    yes = answer(
+        "Was the ferry service to Karsholm restored?",
+        "The ferry service to Karsholm was restored in 2003 after a long campaign.",
+    )
+    assert yes.kind == "yes" and yes.text.startswith("Yes, ")
+    no = answer(
+        "Was the ferry service to Karsholm restored?",
+        "The ferry service to Karsholm was never restored, although a campaign ran for years.",
+    )
+    assert no.kind == "no" and no.text.startswith("No, ")
+    assert "never restored" in no.text
+
+
+def test_a_yes_no_question_the_sentence_does_not_settle_falls_back_to_the_clause() -> None:
+    result = answer("Did the orchestra tour Japan?", "The orchestra was founded by six teachers in 1921.")
+    assert result.kind == "clause"
+
+
+def test_a_list_question_gets_the_items() -> None:
+    quote = "The cooperative grows three crops on the terraces: barley, lentils and saffron."
+    result = answer("What are the crops that the cooperative grows on the terraces?", quote)
+    assert result.kind == "list"
+    for item in ("barley", "lentils", "saffron"):
+        assert item in result.text
+    assert "terraces" not in result.text
+
+
+def test_a_why_question_gets_the_reason() -> None:
+    quote = "The mill closed in 1974 because the river had silted up and barges could no longer reach it."
+    result = answer("Why did the mill close?", quote)
+    assert result.kind == "reason"
+    assert result.text.startswith("because the river had silted up")
+    assert_verbatim(result, quote)
+
+
+def test_question_class_reads_the_head_noun_through_wordnet() -> None:
+    assert question_class("In which city was it built?").head_class == "location"
+    assert question_class("Which institute ran the trial?").head_class == "group"
+    assert question_class("What is the name of the donor who paid?").head == "donor"
+    assert noun_class("cities") == "location"
+    assert question_class("Is the bridge open?").yes_no
+
+
+@pytest.mark.parametrize("repeat", [200])
+def test_answers_are_fast(repeat: int) -> None:
+    quote = "In 2019 the regional council spent about €3.1 million on new tram lines in Ostrava and Brno."
+    question = "How much did the regional council spend on tram lines?"
+    spans = find_spans(quote)
+    short_answer(question, quote, spans)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        short_answer(question, quote, spans)
+    per_answer = (time.perf_counter() - start) / repeat
+    assert per_answer < 0.005  # generous for loaded CI machines; typically well under 1 ms
