@@ -214,13 +214,15 @@ def choose_threshold(probabilities: np.ndarray, kind: np.ndarray) -> float:
 
 
 def fit_platt(probabilities: np.ndarray, right: np.ndarray, kind: np.ndarray) -> tuple[float, float]:
-    """Platt scaling of out-of-fold confidences on the questions about indexed articles (answerable
-    or not), so that a confidence reads as the share of such answers that are right."""
+    """Platt scaling of out-of-fold confidences on answerable questions about indexed articles and
+    questions about other articles (the population ``calibration`` reports on), so that a
+    confidence reads as the share of such answers that are right. It is monotone: it changes no
+    decision, only the number shown."""
     from sklearn.linear_model import LogisticRegression
 
-    own = kind > 0
-    p = np.clip(probabilities[own], 1e-9, 1 - 1e-9)
-    model = LogisticRegression(C=1e6).fit(np.log(p / (1 - p))[:, None], right[own])
+    used = kind < 2
+    p = np.clip(probabilities[used], 1e-9, 1 - 1e-9)
+    model = LogisticRegression(C=1e6).fit(np.log(p / (1 - p))[:, None], right[used])
     return float(model.coef_[0][0]), float(model.intercept_[0])
 
 

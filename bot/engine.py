@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from bot.answers import extract, head_word, name_given, question_type
+from bot.answers import extract, name_given, question_type, span_fit
 from bot.errors import IndexMissingError
 from bot.facts import ALIASES_FILE, collector_paused, facts_paths, load_facts_files, load_vocabulary
 from bot.features import (
@@ -32,8 +32,10 @@ from bot.features import (
     span_overlap,
 )
 from bot.learned import Model, packaged_model, recalibrated
-from bot.matching import Analyzer, Candidate, FactIndex, QueryTerm, Ranked
+from bot.matching import Analyzer, Candidate, FactIndex, Ranked
 from bot.model import Answer, ArticleInfo, Fact, Source
+from bot.short_answer import short_answer
+from bot.spans import find_spans
 from bot.text import common_english
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ SEMANTIC_CANDIDATES = 20
 # product, a few ms); above it, only the facts of the paragraphs the lexical search found.
 SEMANTIC_SCAN_LIMIT = 20_000
 WORD_CACHE_SIZE = 50_000
+# The short-answer selector's span is the answer when it is this sure; else the covering clause.
+SPAN_CONFIDENCE = 0.5
 MAX_QUESTION_CHARS = 500
 CACHE_VERSION = "4"
 
@@ -296,16 +300,7 @@ class Engine:
             index, short = named
         else:
             index = ranked[0]
-            hits = sentence_hits(self._index, index, q.weights)
-            short = extract(
-                self._index.fact(index),
-                self._index.term_positions(index),
-                hits,
-                q.kind,
-                span_overlap(self._index, index, hits),
-                q.bounds,
-                self._head_key(text, q.query),
-            ).text
+            short = self._short_answer(q, index)
         fact = self._index.fact(index)
         return Answer(
             question=text,
@@ -317,6 +312,21 @@ class Engine:
             suggestions=(),
             fact_id=fact.id,
         )
+
+    def _short_answer(self, question: Question, index: int) -> str:
+        """A curator's answer when it holds the kind of thing asked for; else the learned selector's
+        span of the quote (a date, an amount, a name, "Yes, ...", a reason, the items of a list)
+        when it is sure enough; else the clause of the quote that covers the question."""
+        fact = self._index.fact(index)
+        kind = question.kind
+        if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
+            return fact.answer
+        picked = short_answer(question.text, fact.quote, fact.spans)
+        if picked.kind not in ("span", "clause") or picked.confidence >= SPAN_CONFIDENCE:
+            return picked.text
+        hits = sentence_hits(self._index, index, question.weights)
+        overlap = span_overlap(self._index, index, hits)
+        return extract(fact, self._index.term_positions(index), hits, kind, overlap, question.bounds).text
 
     def _named(self, index: int, question: str, kind: str | None) -> tuple[int, str] | None:
         """When the question asks what something is called: the fact that names it and the name.
@@ -335,13 +345,6 @@ class Engine:
             return None
         name = name_given(question, self._index.quote(following))
         return None if name is None else (following, name)
-
-    @staticmethod
-    def _head_key(question: str, query: list[QueryTerm]) -> str | None:
-        word = head_word(question)
-        if word is None:
-            return None
-        return next((q.key for q in query if q.surface.lower() == word.lower()), None)
 
     def _decline(self, question: str, ranked: list[int]) -> Answer:
         suggestions: list[str] = []
