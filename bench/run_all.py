@@ -22,7 +22,7 @@ from typing import Any
 from bench.common import REPO, RESULTS_DIR, git_revision, machine, pct, write_result
 
 BENCHES = ("latency", "squad", "scale")
-HELPERS = ("__init__", "common", "run_all")
+HELPERS = ("__init__", "common", "run_all", "wordnet_classes")
 README = REPO / "bench" / "README.md"
 
 

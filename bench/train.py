@@ -421,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = report(results)
         print("\n".join(lines))
         # bench.run_all puts the "table" lines into bench/README.md, as for its other benchmarks.
-        write_result("train", {**{k: v for k, v in results.items() if not k.startswith("_")}, "table": lines})
+        summary = {k: v for k, v in results.items() if not k.startswith("_")}
+        write_result("train", {**summary, "exit": 0, "table": lines, "tail": lines[-3:]})
         if args.write:
             info = {
                 "trained_on": "27 SQuAD 2.0 dev articles (shared/eval, CC BY-SA 4.0)",
