@@ -124,20 +124,24 @@ class Engine:
     def _embed_question(
         self, question: str, words: list[str], vector: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The question's embedding and each of its words' (a word's is kept for the next question)."""
+        """The question's embedding and each of its words' (a word's is kept for the next question).
+
+        Safe from several threads: the words are read from the shared cache once, into ``known``.
+        """
         cache = self._word_cache
-        texts = ([] if vector is not None else [question]) + [
-            w for w in dict.fromkeys(words) if w not in cache
-        ]
+        known = {w: cache.get(w) for w in words}
+        missing = [w for w, found in known.items() if found is None]
+        texts = ([] if vector is not None else [question]) + missing
         if texts:
             embedded = self._embedder.embed(texts)
             if vector is None:
                 vector, embedded = embedded[0], embedded[1:]
+            fresh = dict(zip(missing, embedded, strict=True))
+            known.update(fresh)
             if len(cache) > WORD_CACHE_SIZE:
                 cache.clear()
-            cache.update(zip(texts[-len(embedded) :] if len(embedded) else [], embedded, strict=True))
-        dimensions = len(vector)
-        word_vectors = np.array([cache[w] for w in words], dtype=np.float32).reshape(len(words), dimensions)
+            cache.update(fresh)
+        word_vectors = np.array([known[w] for w in words], dtype=np.float32).reshape(len(words), len(vector))
         return vector, word_vectors
 
     def use_embeddings(self, embedder: Any, cache_dir: Path | None) -> None:
