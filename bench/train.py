@@ -42,8 +42,9 @@ GROUPS = 6
 OFF_PER_INDEX = 1500  # questions of other groups asked of each index, to be declined
 SEED = 14
 # The confidence threshold is the highest that answers this share of the indexed articles'
-# answerable questions, out of fold: the target is 92%, this leaves a point of margin.
-ANSWERED_SHARE = 0.93
+# answerable questions, out of fold: the target is 92%; 0.94 leaves the margin the half-and-half
+# indexes need (their models are fitted on half the articles: 92.2% answered at 0.94, 91.2% at 0.93).
+ANSWERED_SHARE = 0.94
 # SQuAD's unanswerable questions about an indexed article (a near miss: "When did Beijing found
 # ..." where it was Shanghai) teach the confidence model to decline, at this weight.
 IMPOSSIBLE_WEIGHT = 0.5
