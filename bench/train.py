@@ -36,6 +36,7 @@ import numpy as np
 
 from bench.common import REPO, contains_any, norm, pct, shared_dir, write_result
 from bench.squad import Article, Question, load_squad, write_seeds
+from bot.features import FEATURE_NAMES
 from bot.learned import recalibrated
 
 GROUPS = 6
@@ -109,7 +110,7 @@ def ask_candidates(
         labels = np.array(
             [contains_any(engine.index.quote(int(d)), q.answers) for d in found.docs], dtype=bool
         )
-        lexical = found.features[:, 5] > 0 if len(found.docs) else np.zeros(0, dtype=bool)
+        lexical = found.features[:, FEATURE_NAMES.index("lexical_reciprocal_rank")] > 0
         out.append(Asked(index, q, own, found.features, labels, lexical))
     return out
 

@@ -145,19 +145,15 @@ class Engine:
         return vector, word_vectors
 
     def use_embeddings(self, embedder: Any, cache_dir: Path | None) -> None:
-        """Search by meaning too: embed every fact (only those not in ``cache_dir`` already)."""
+        """Search by meaning too: embed every fact and every index word, in one pass over the vector
+        cache in ``cache_dir`` (only texts not cached yet are embedded)."""
         from bot.semantic import VectorCache
 
         quotes = [fact.quote for fact in self._index.facts]
-        if cache_dir is not None:
-            vectors = VectorCache(cache_dir).vectors(quotes, embedder)  # only new quotes are embedded
-        else:
-            vectors = embedder.embed(quotes)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        words = self._index.term_texts()
-        cache = VectorCache(cache_dir) if cache_dir is not None else None
-        word_vectors = cache.vectors(words, embedder) if cache is not None else embedder.embed(words)
-        self._term_vectors = np.ascontiguousarray(word_vectors, dtype=np.float32)
+        texts = quotes + self._index.term_texts()
+        embedded = VectorCache(cache_dir).vectors(texts, embedder) if cache_dir else embedder.embed(texts)
+        embedded = np.ascontiguousarray(embedded, dtype=np.float32)
+        vectors, self._term_vectors = embedded[: len(quotes)], embedded[len(quotes) :]
         paragraphs = np.zeros(
             (int(self._index.paragraph_of.max(initial=-1)) + 1, vectors.shape[1]), np.float32
         )
@@ -237,15 +233,10 @@ class Engine:
 
     # -- questions ------------------------------------------------------------------------------
 
-    def candidates(
-        self, question: str, *, semantic: bool = True, vector: np.ndarray | None = None
-    ) -> CandidateSet:
-        """The facts the searches propose for a question, with the features the models read.
-
-        ``semantic`` False leaves out the embedding model (as when it is not installed); ``vector``
-        is the question's embedding when the caller has it already.
-        """
-        vectors = self._vectors if semantic else None
+    def candidates(self, question: str, *, vector: np.ndarray | None = None) -> CandidateSet:
+        """The facts the searches propose for a question, with the features the models read
+        (``vector``: the question's embedding, when the caller has it already)."""
+        vectors = self._vectors
         index = self._index
         q = analyse(index, question)
         word_vectors = None
@@ -271,9 +262,7 @@ class Engine:
             if keep:
                 top = pool[np.argpartition(-cosines.take(pool), keep - 1)[:keep]]
                 order = top[np.argsort(-cosines.take(top), kind="stable")]
-                meaning = Semantic(
-                    cosines, vectors, self._paragraph_vectors, vector, word_vectors, self._term_vectors
-                )
+                meaning = Semantic(cosines, self._paragraph_vectors, vector, word_vectors, self._term_vectors)
                 known = set(found)
                 found.extend(int(d) for d in order if int(d) not in known)
         docs = np.array(found, dtype=np.int64)

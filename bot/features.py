@@ -22,7 +22,17 @@ from bot.answers import (
     within_bounds,
     year_bounds,
 )
-from bot.matching import MAX_PROXIMITY, Candidate, FactIndex, FieldScores, QueryTerm, Ranked
+from bot.matching import (
+    INHERITED_WEIGHT,
+    MAX_PROXIMITY,
+    PARAGRAPH_WEIGHT,
+    QUESTIONS_WEIGHT,
+    Candidate,
+    FactIndex,
+    FieldScores,
+    QueryTerm,
+    Ranked,
+)
 from bot.model import Span
 from bot.text import common_english
 
@@ -34,7 +44,7 @@ _ENUMERATION_RE = re.compile(
 _YEAR_RE = re.compile(r"\d{4}\b")
 # An unknown common English word may be a paraphrase ("shipped" for "exported"); a name may not.
 COMMON_UNKNOWN_WEIGHT = 0.25
-# Weights of the fields in the lexical candidate search (the ranker reweighs them itself).
+# Kinds of answer that are a value: a date, an amount, a count.
 VALUE_KINDS = frozenset({"money", "percent", "amount", "change", "count", "date", "year", "day"})
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -97,19 +107,18 @@ CONFIDENCE_FEATURE_NAMES: tuple[str, ...] = (*FEATURE_NAMES, "ranker_score", "ra
 
 
 class Question(NamedTuple):
-    """A question analysed once: its text, answer type, index terms and (optional) embedding."""
+    """A question analysed once: its text, answer type, year bounds and index terms."""
 
     text: str
     kind: str | None
     bounds: tuple[int | None, int | None]
     query: list[QueryTerm]
     weights: dict[int, tuple[float, bool]]
-    vector: np.ndarray | None
 
 
-def analyse(index: FactIndex, text: str, vector: np.ndarray | None = None) -> Question:
+def analyse(index: FactIndex, text: str) -> Question:
     query = index.query_terms(text)
-    return Question(text, question_type(text), year_bounds(text), query, hit_weights(query), vector)
+    return Question(text, question_type(text), year_bounds(text), query, hit_weights(query))
 
 
 def hit_weights(query: list[QueryTerm]) -> dict[int, tuple[float, bool]]:
@@ -141,10 +150,9 @@ def unknown_shares(query: list[QueryTerm]) -> tuple[float, float]:
 
 
 class Semantic(NamedTuple):
-    """The question's cosine with every fact, and the fact and paragraph vectors behind it."""
+    """The question's cosine with every fact, and the vectors the features compare it with."""
 
     cosines: np.ndarray  # (n_facts,)
-    fact_vectors: np.ndarray  # (n_facts, d), L2-normalised
     paragraph_vectors: np.ndarray  # (n_paragraphs, d), L2-normalised centroids
     question: np.ndarray  # (d,)
     words: np.ndarray  # (query words, d): each question word on its own
@@ -170,7 +178,8 @@ def candidate_features(
     total = sum(q.weight for q in query) or 1.0
     bm25 = index.field_matrix(fields, docs).astype(np.float64) / total
     out[:, 0:4] = bm25
-    combined = bm25[:, 0] + 0.35 * bm25[:, 1] + 0.3 * bm25[:, 2] + bm25[:, 3]
+    # The lexical search's own score (its field weights); the ranker weighs the fields itself too.
+    combined = bm25 @ (1.0, PARAGRAPH_WEIGHT, INHERITED_WEIGHT, QUESTIONS_WEIGHT)
     top = combined.max()
     out[:, 4] = combined / top if top > 0 else 0.0
     lexical_rank = {r.index: rank for rank, r in enumerate(lexical)}

@@ -1,8 +1,9 @@
 """A learned model is data: fit, save, load, predict.
 
-Two kinds, both small JSON files read with numpy only: a logistic regression (means, scales,
-coefficients) and gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, its trees
-flattened into arrays). Fitting needs scikit-learn, which only ``make train`` installs
+Two kinds, both small JSON files read with numpy only: a linear model on standardised features
+(means, scales, coefficients; the ranker, fitted as a conditional logit with scipy) and
+gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, its trees flattened into
+arrays). Fitting needs scikit-learn and scipy, which only ``make train`` installs
 (``pip install -e '.[train]'``).
 """
 
@@ -34,27 +35,6 @@ class LinearModel:
     coef: np.ndarray
     intercept: float
     info: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def fit(
-        cls,
-        x: np.ndarray,
-        y: np.ndarray,
-        names: tuple[str, ...],
-        *,
-        c: float = 1.0,
-        sample_weight: np.ndarray | None = None,
-        info: dict[str, Any] | None = None,
-    ) -> LinearModel:
-        """A logistic regression of ``y`` (0/1) on ``x`` (L2-regularised, strength ``1 / c``)."""
-        from sklearn.linear_model import LogisticRegression
-
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0)
-        scale[scale < 1e-9] = 1.0
-        model = LogisticRegression(C=c, max_iter=2000)
-        model.fit((x - mean) / scale, y, sample_weight=sample_weight)
-        return cls(names, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]), dict(info or {}))
 
     @classmethod
     def fit_choice(
