@@ -387,7 +387,7 @@ def time_stages(engine: Any, questions: list[str]) -> dict[str, float]:
         t0 = clock()
         vector = model.embed([text])[0]
         t1 = clock()
-        q = analyse(index, text, vector)
+        q = analyse(index, text)
         index.search(q.query, LEXICAL_CANDIDATES, q.kind, index.field_scores(q.query, q.kind))
         t2 = clock()
         found = engine.candidates(text, vector=vector)
