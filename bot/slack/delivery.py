@@ -169,6 +169,14 @@ class ReplyPoster:
 
     def __init__(self, timer: RetryTimer | None = None) -> None:
         self.timer = timer or RetryTimer()
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        """Replies started and not yet settled (posted, refused or given up)."""
+        with self._lock:
+            return self._in_flight
 
     def post(
         self,
@@ -192,6 +200,8 @@ class ReplyPoster:
             started=time.time(),
             then=then,
         )
+        with self._lock:
+            self._in_flight += 1
         self._attempt(job, 1)
 
     def close(self) -> None:
@@ -248,12 +258,14 @@ class ReplyPoster:
         self._finish(job, Posted(error=reason))
 
     def _finish(self, job: _Reply, posted: Posted) -> None:
-        if job.then is None:
-            return
         try:
-            job.then(posted)
+            if job.then is not None:
+                job.then(posted)
         except Exception:  # last resort: the follow-up of a post must not escape into a pool thread
             logger.exception("handling the outcome of a post in %s failed", job.channel_id)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
 
 def send_to_response_url(url: str | None, body: dict[str, Any]) -> bool:

@@ -68,7 +68,10 @@ def with_deps(listener: Callable[..., R], deps: SlackDeps) -> Callable[..., R]:
             logger.exception("listener %s failed", listener.__name__)
             ack = kwargs.get("ack")
             if ack is not None and getattr(ack, "response", True) is None:
-                ack(text="Sorry, something went wrong on my side. Please try again.")  # type: ignore[operator]
+                ack(
+                    response_type="ephemeral",
+                    text="Sorry, something went wrong on my side. Please try again.",
+                )  # type: ignore[operator]
             return None
 
     functools.update_wrapper(guarded, listener)

@@ -83,10 +83,13 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     truncate: bool = False
+    posted: bool | None = None
 
     @property
     def accepted(self) -> bool:
-        """Whether Slack would have done what was asked (whatever reached the client after)."""
+        """Whether Slack did what was asked (``posted``, else: a 200 that is not ``"ok": false``)."""
+        if self.posted is not None:
+            return self.posted
         return self.status == 200 and not (isinstance(self.body, dict) and self.body.get("ok") is False)
 
 
@@ -161,10 +164,12 @@ class FakeSlack:
         headers: dict[str, str] | None = None,
         drop: bool = False,
         truncate: bool = False,
+        posted: bool | None = None,
     ) -> None:
         """Answer the next call to ``method`` (or response_url path) with this instead of the default.
 
-        With ``truncate`` and no ``body``, the default answer is the one cut in half.
+        With ``truncate`` and no ``body``, the default answer is the one cut in half. ``posted``
+        overrides whether a chat.postMessage counts as posted (a proxy's 200 page: ``False``).
         """
         scripted = Scripted(
             body if body is not None else ({} if truncate else {"ok": True}),
@@ -172,6 +177,7 @@ class FakeSlack:
             dict(headers or {}),
             drop,
             truncate,
+            posted,
         )
         with self._changed:
             self._scripts[method].append(scripted)
