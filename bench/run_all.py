@@ -45,12 +45,20 @@ def run_other(name: str) -> tuple[bool, float]:
         name,
         {
             "exit": proc.returncode,
-            "table": [line for line in lines if line.startswith("|")],
+            "table": _tables(lines),
             "tail": lines[-15:],
         },
     )
     # A non-zero exit with a table is a missed target (the table says so), not a broken benchmark.
     return proc.returncode == 0 or any(line.startswith("|") for line in lines), time.perf_counter() - t0
+
+
+def _tables(lines: list[str]) -> list[str]:
+    """The lines from the first table row to the last (blank lines between tables kept)."""
+    rows = [i for i, line in enumerate(lines) if line.startswith("|")]
+    if not rows:
+        return []
+    return [line for line in lines[rows[0] : rows[-1] + 1] if line.startswith("|") or not line.strip()]
 
 
 def run(name: str, extra: list[str]) -> tuple[bool, float]:

@@ -204,6 +204,11 @@ class DigestService:
                     subscription.timezone,
                 )
                 continue
+            except Exception:  # last resort: one channel's trouble must not stop the others or the job
+                logger.exception(
+                    "digest for %s skipped this round: unexpected error", subscription.channel_id
+                )
+                continue
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
@@ -269,9 +274,19 @@ class DigestService:
             self.store.record_error(channel_id, error, now)
             return DeliveryOutcome(channel_id, post_id, FAILED, error)
         try:
-            message_ts = poster.post(channel_id, to_fallback_text(digest), to_blocks(digest))
+            message_ts = poster.post(
+                channel_id,
+                to_fallback_text(digest),
+                to_blocks(digest),
+                key=f"digest-{channel_id}-{post_id}",
+                check_first=self.store.attempts(post_id) > 0,
+            )
         except DeliveryError as exc:
             return self._record_failure(post_id, channel_id, exc.failure, now, final_attempt=final_attempt)
+        except Exception as exc:  # last resort: release the claim as a retry instead of holding it
+            logger.exception("digest for %s: posting failed unexpectedly", channel_id)
+            failure = DeliveryFailure(f"unexpected error: {type(exc).__name__}", retryable=True)
+            return self._record_failure(post_id, channel_id, failure, now, final_attempt=final_attempt)
         self.store.mark_sent(post_id, picks=picks, message_ts=message_ts, now=now)
         logger.info("digest for %s on %s posted (%s)", channel_id, day, ", ".join(digest.fact_ids))
         return DeliveryOutcome(channel_id, post_id, SENT, message_ts=message_ts, fact_ids=digest.fact_ids)

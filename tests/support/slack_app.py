@@ -89,6 +89,7 @@ def running_app(
         server.server_close()
         thread.join(timeout=5)
         executor.shutdown(wait=True, cancel_futures=True)
+        deps.replies.close()
         database.close()
 
 

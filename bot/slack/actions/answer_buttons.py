@@ -19,8 +19,8 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.slack.blocks import VOTE_EMOJI, VOTES, answer_reply, notice_reply
-from bot.slack.delivery import MEMBERSHIP_ERRORS, post_reply, send_to_response_url
+from bot.slack.blocks import VOTE_EMOJI, VOTES, Reply, answer_reply, notice_reply
+from bot.slack.delivery import MEMBERSHIP_ERRORS, Posted, send_to_response_url
 from bot.slack.deps import SlackDeps
 from bot.slack.payloads import ButtonClick
 
@@ -42,15 +42,22 @@ def share_answer(body: dict[str, Any], client: WebClient, *, deps: SlackDeps) ->
         _tell_clicker(click, "That answer is no longer available, so I can't share it.")
         return
     public = answer_reply(answer, shared_by=click.user_id)
-    shared = False
-    if click.channel_id:
-        posted = post_reply(client, click.channel_id, public)
-        shared = posted.ok
-        if not shared and posted.error in MEMBERSHIP_ERRORS:
-            shared = send_to_response_url(
-                click.response_url,
-                {"response_type": "in_channel", "replace_original": False, **public.message()},
-            )
+    if not click.channel_id:
+        _after_share(click, public, Posted(error="no_channel"))
+        return
+    deps.replies.post(
+        client, click.channel_id, public, then=lambda posted: _after_share(click, public, posted)
+    )
+
+
+def _after_share(click: ButtonClick, public: Reply, posted: Posted) -> None:
+    """Once the public post is settled: fall back to the response_url, then remove the ephemeral copy."""
+    shared = posted.ok
+    if not shared and posted.error in MEMBERSHIP_ERRORS:
+        shared = send_to_response_url(
+            click.response_url,
+            {"response_type": "in_channel", "replace_original": False, **public.message()},
+        )
     if shared:
         send_to_response_url(click.response_url, {"delete_original": True})
     else:

@@ -10,7 +10,6 @@ from slack_bolt import Ack, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.slack import metrics
-from bot.slack.delivery import post_reply
 from bot.slack.deps import SlackDeps
 from bot.slack.payloads import IncomingQuestion
 from bot.slack.replies import reply_to_text
@@ -65,4 +64,4 @@ def answer_question(event: dict[str, Any], client: WebClient, *, deps: SlackDeps
     if incoming is None:
         return
     reply = reply_to_text(incoming.question, deps, private=False)
-    post_reply(client, incoming.channel_id, reply, thread_ts=incoming.reply_thread_ts)
+    deps.replies.post(client, incoming.channel_id, reply, thread_ts=incoming.reply_thread_ts)
