@@ -34,7 +34,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps
 from bot.slack.http_server import EVENTS_PATH, BoltHttpServer
-from bot.storage import Database
+from bot.storage import SQLiteDatabase
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command_body
 
@@ -64,7 +64,7 @@ def run(requests: int) -> tuple[list[float], list[float]]:
     server_times: list[float] = []
     round_trips: list[float] = []
     with FakeSlack() as fake, tempfile.TemporaryDirectory() as scratch:
-        database = Database(Path(scratch) / "bench.db")
+        database = SQLiteDatabase(Path(scratch) / "bench.db")
         settings = Settings(
             slack_bot_token="xoxb-bench", slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url
         )

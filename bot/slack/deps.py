@@ -5,12 +5,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from bot.digest.service import DigestService
 from bot.model import Answer, ArticleInfo
-from bot.slack.dedupe import RecentEventIds, SeenEvents
 from bot.storage import Database
 
 logger = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ class AnswerEngine(Protocol):
 
 @dataclass(frozen=True)
 class SlackDeps:
-    """The engine that answers, the database that records votes, and the record of seen events.
+    """The engine that answers, and the database that records votes and the deliveries taken on.
 
     ``command`` is the slash command's name as configured in the manifest. ``digest`` serves
     ``/fact digest`` (None: digests are not set up, and the command says so).
@@ -38,7 +37,6 @@ class SlackDeps:
 
     engine: AnswerEngine
     database: Database
-    seen_events: SeenEvents = field(default_factory=RecentEventIds)
     command: str = "/fact"
     digest: DigestService | None = None
 

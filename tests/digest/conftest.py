@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.digest.delivery import SlackPoster
 from bot.digest.service import DigestService, RetryPolicy
 from bot.digest.store import DigestStore
-from bot.storage import Database
+from bot.storage import Database, SQLiteDatabase
 from tests.digest.helpers import HandMadeCatalog, make_facts
 from tests.support.fake_slack import FakeSlack
 
@@ -35,7 +35,7 @@ def make_service(db_path: Path, catalog: HandMadeCatalog, fake_slack: FakeSlack)
     handles: list[Database] = []
 
     def make(**overrides: object) -> DigestService:
-        db = Database(db_path)
+        db = SQLiteDatabase(db_path)
         handles.append(db)
         client = WebClient(token="xoxb-test", base_url=fake_slack.api_url, timeout=5)
         options: dict[str, object] = {

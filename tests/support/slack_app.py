@@ -22,7 +22,7 @@ from bot.slack.app import build_app
 from bot.slack.deps import AnswerEngine, SlackDeps
 from bot.slack.http_server import BoltHttpServer, HttpLimits
 from bot.slack.runner import health_check
-from bot.storage import Database
+from bot.storage import Database, SQLiteDatabase
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
 
@@ -69,7 +69,7 @@ def running_app(
     send a marker request after others and know those were handled once the marker's reply is in.
     """
     settings = settings_for(fake, db_path)
-    database = Database(db_path)
+    database = SQLiteDatabase(db_path)
     deps = SlackDeps(engine=engine, database=database)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lazy-listener")
     app = build_app(settings, deps, listener_executor=executor)

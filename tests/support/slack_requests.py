@@ -13,6 +13,7 @@ import http.client
 import itertools
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from tests.support.fake_slack import TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret"
 APP_ID = "A0FACTBOT"
+_TRIGGER_IDS = itertools.count(1)
 
 
 def sign(secret: str, timestamp: str, body: str) -> str:
@@ -88,8 +90,12 @@ def block_actions(
     response_url: str,
     is_ephemeral: bool = True,
     action_ts: str = "1700000100.000200",
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
-    """A ``block_actions`` payload for a click on button ``action_id`` carrying ``value``."""
+    """A ``block_actions`` payload for a click on button ``action_id`` carrying ``value``.
+
+    Each payload gets its own ``trigger_id``, as each click does in Slack (a replay repeats it).
+    """
     return {
         "type": "block_actions",
         "user": {"id": user_id, "username": "asker", "team_id": TEAM_ID},
@@ -101,7 +107,7 @@ def block_actions(
             "channel_id": channel_id,
             "is_ephemeral": is_ephemeral,
         },
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id or f"{next(_TRIGGER_IDS)}.{TEAM_ID}.{uuid.uuid4().hex[:12]}",
         "team": {"id": TEAM_ID, "domain": "factbot-test"},
         "channel": {"id": channel_id, "name": "general"},
         "response_url": response_url,
