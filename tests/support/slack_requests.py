@@ -23,6 +23,7 @@ from tests.support.fake_slack import TEAM_ID
 SIGNING_SECRET = "test-signing-secret"
 APP_ID = "A0FACTBOT"
 _TRIGGER_IDS = itertools.count(1)
+_EVENT_IDS = itertools.count(1)
 
 
 def sign(secret: str, timestamp: str, body: str) -> str:
@@ -130,7 +131,6 @@ class SlackSender:
         self.port = port
         self.secret = secret
         self.path = path
-        self._event_ids = itertools.count(1)
 
     def post(
         self,
@@ -174,7 +174,7 @@ class SlackSender:
     def event(
         self, event: dict[str, Any], *, event_id: str | None = None, headers: dict[str, str] | None = None
     ) -> HttpReply:
-        event_id = event_id or f"Ev{next(self._event_ids):08d}"
+        event_id = event_id or f"Ev{next(_EVENT_IDS):08d}"  # unique across senders, as in Slack
         body = json.dumps(event_callback(event, event_id=event_id))
         return self.post(body, content_type="application/json", headers=headers)
 
