@@ -56,7 +56,9 @@ class PostgresServer:
 
     def __init__(self) -> None:
         self.bin_dir = find_binaries()
-        self.root = Path(tempfile.mkdtemp(prefix="factbot-pg-"))
+        # As root, under /tmp: the server's user must reach the directory (a TMPDIR under /root it
+        # could not), and the socket's path must stay under the 107 bytes Unix sockets allow.
+        self.root = Path(tempfile.mkdtemp(prefix="factbot-pg-", dir="/tmp" if os.geteuid() == 0 else None))
         self.data_dir = self.root / "data"
         self.log_path = self.root / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
