@@ -39,7 +39,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps
 from bot.slack.http_server import EVENTS_PATH, BoltHttpServer
-from bot.storage import Database
+from bot.storage import SQLiteDatabase
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command_body
 
@@ -69,7 +69,7 @@ def run(requests: int) -> tuple[list[float], list[float]]:
     server_times: list[float] = []
     round_trips: list[float] = []
     with FakeSlack() as fake, tempfile.TemporaryDirectory() as scratch:
-        database = Database(Path(scratch) / "bench.db")
+        database = SQLiteDatabase(Path(scratch) / "bench.db")
         settings = Settings(
             slack_bot_token="xoxb-bench", slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url
         )
@@ -114,14 +114,14 @@ from bot.engine import Engine
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps
-from bot.storage import Database
+from bot.storage import SQLiteDatabase
 path, port = sys.argv[1], int(sys.argv[2])
 spec = importlib.util.spec_from_file_location("old_http_server", path)
 old = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(old)
 settings = Settings.from_env(dotenv_path=None)
 engine = Engine.load(settings.facts_dir, settings.seeds_dir)
-app = build_app(settings, SlackDeps(engine=engine, database=Database(settings.db_path)))
+app = build_app(settings, SlackDeps(engine=engine, database=SQLiteDatabase(settings.db_path)))
 old.BoltHttpServer(app, host="127.0.0.1", port=port).serve_forever()
 """
 LOAD_TIMEOUT_S = 30.0

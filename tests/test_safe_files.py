@@ -20,7 +20,7 @@ import pytest
 from bot.articles import load_article
 from bot.errors import ArticleError, StorageError
 from bot.facts import parse_facts_file
-from bot.storage import MIGRATIONS, Database
+from bot.storage import MIGRATIONS, SQLiteDatabase
 from bot.text import split_sentences
 from tests.support.factbot_cli import clean_env, factbot_command
 
@@ -293,7 +293,7 @@ def _damage_page_2(db: Path) -> None:
 
 
 def _database_with_votes(path: Path) -> None:
-    database = Database(path)
+    database = SQLiteDatabase(path)
     for n in range(50):
         database.record_feedback(question=f"question {n} " * 20, fact_id=None, user_id="U1", vote="up")
     database.close()
@@ -325,12 +325,12 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "factbot.db"
     db.write_text("not a database\n" * 500, "utf-8")
     with pytest.raises(StorageError, match=r"\(FACTBOT_DB\) is damaged \(file is not a database\)"):
-        Database(db)
+        SQLiteDatabase(db)
 
 
 def test_only_a_missing_database_is_created(tmp_path: Path) -> None:
     db = tmp_path / "state" / "factbot.db"
-    database = Database(db)
+    database = SQLiteDatabase(db)
     try:
         assert database.schema_version == len(MIGRATIONS)
         database.record_feedback(question="q", fact_id=None, user_id="U1", vote="up")
@@ -339,7 +339,7 @@ def test_only_a_missing_database_is_created(tmp_path: Path) -> None:
     assert sorted(p.name for p in db.parent.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
         "factbot.db"
     ]
-    reopened = Database(db)
+    reopened = SQLiteDatabase(db)
     try:
         assert len(reopened.feedback()) == 1
     finally:
@@ -348,7 +348,7 @@ def test_only_a_missing_database_is_created(tmp_path: Path) -> None:
 
 def test_processes_creating_one_database_at_once_share_it(tmp_path: Path) -> None:
     db = tmp_path / "factbot.db"
-    code = f"from bot.storage import Database; Database({str(db)!r}).close()"
+    code = f"from bot.storage import SQLiteDatabase; SQLiteDatabase({str(db)!r}).close()"
     env = clean_env()
     procs = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
@@ -356,7 +356,7 @@ def test_processes_creating_one_database_at_once_share_it(tmp_path: Path) -> Non
     ]
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
-    assert Database(db).schema_version == len(MIGRATIONS)
+    assert SQLiteDatabase(db).schema_version == len(MIGRATIONS)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
@@ -366,6 +366,6 @@ def test_an_unreadable_database_is_reported_not_replaced(tmp_path: Path) -> None
     db.chmod(0)
     try:
         with pytest.raises(StorageError, match="FACTBOT_DB"):
-            Database(db)
+            SQLiteDatabase(db)
     finally:
         db.chmod(0o600)

@@ -7,7 +7,6 @@ the CLI and tests drive it with whatever clock they like.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time as time_module
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from bot.digest.store import FAILED, RETRY, SENT, DigestStore, PostRecord, Subsc
 from bot.digest.timing import local_date, next_scheduled_at, parse_post_time, parse_timezone, scheduled_at
 from bot.errors import ConfigError, DigestError
 from bot.model import Fact, Source
+from bot.storage import DatabaseError
 
 logger = logging.getLogger(__name__)
 
@@ -193,9 +193,9 @@ class DigestService:
         for subscription in self.store.enabled_subscriptions():
             try:
                 outcome = self._run_subscription(subscription, now)
-            except sqlite3.OperationalError:
-                # e.g. the database stayed locked past busy_timeout: the next tick tries again.
-                logger.exception("digest for %s skipped this round: database busy", subscription.channel_id)
+            except DatabaseError:
+                # e.g. locked past its timeout, or unreachable: the next tick tries again.
+                logger.exception("digest for %s skipped this round: database error", subscription.channel_id)
                 continue
             except ZoneInfoNotFoundError:
                 logger.error(

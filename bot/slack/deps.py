@@ -11,7 +11,6 @@ from typing import Protocol, TypeVar
 from bot.digest.service import DigestService
 from bot.model import Answer, ArticleInfo
 from bot.slack import metrics
-from bot.slack.dedupe import RecentEventIds, SeenEvents
 from bot.slack.delivery import ReplyPoster
 from bot.storage import Database
 
@@ -32,7 +31,7 @@ class AnswerEngine(Protocol):
 
 @dataclass(frozen=True)
 class SlackDeps:
-    """The engine that answers, the database that records votes, and the record of seen events.
+    """The engine that answers, and the database that records votes and the deliveries taken on.
 
     ``command`` is the slash command's name as configured in the manifest. ``digest`` serves
     ``/fact digest`` (None: digests are not set up, and the command says so). ``replies`` posts
@@ -41,7 +40,6 @@ class SlackDeps:
 
     engine: AnswerEngine
     database: Database
-    seen_events: SeenEvents = field(default_factory=RecentEventIds)
     command: str = "/fact"
     digest: DigestService | None = None
     replies: ReplyPoster = field(default_factory=ReplyPoster)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import signal
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -34,7 +33,7 @@ from bot.slack.delivery import ReplyPoster
 from bot.slack.deps import AnswerEngine, SlackDeps
 from bot.slack.http_app import EVENTS_PATH, HealthCheck, build_asgi_app
 from bot.slack.http_server import BoltHttpServer, HttpLimits, bind_socket, quiet_uvicorn_warnings, serve_http
-from bot.storage import Database
+from bot.storage import Database, DatabaseError, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def serve(
     """
     settings.require_slack()
     engine = _load_engine(settings)
-    database = Database(settings.db_path)
+    database = open_database(settings)
     digest_scheduler: DigestScheduler | None = None
     replies = ReplyPoster()
     try:
@@ -123,8 +122,8 @@ def health_check(engine: AnswerEngine, database: Database) -> HealthCheck:
         if not engine.articles():
             return "no fact index loaded"
         try:
-            database.query("SELECT 1")
-        except sqlite3.Error as error:
+            database.ping()
+        except DatabaseError as error:
             return f"database does not answer ({type(error).__name__})"
         return None
 
@@ -150,7 +149,7 @@ def build_worker_app(settings: Settings) -> ASGIApp:
     """
     _configure_worker_logging(settings)
     engine = _load_engine(settings)
-    database = Database(settings.db_path)
+    database = open_database(settings)
     digest = build_digest_service(settings, engine, database, client=None)
     deps = SlackDeps(engine=engine, database=database, digest=digest)
     app = build_app(settings, deps)
