@@ -34,7 +34,7 @@ MAX_TOKENS = 256
 BATCH_SIZE = 32
 #: onnxruntime's intra-op threads: the bot answers questions one at a time on a 2-core machine.
 #: (Measured again with one thread: the same vectors, bit for bit, but on the shared, busy cores its
-#: p50 was at best no better and often 3x worse.) The model's weights are int8 on disk only:
+#: p50 was at best no better and at times 3x worse.) The model's weights are int8 on disk only:
 #: onnxruntime folds them back to float32 when it loads, so compute is float32, about 190 MB of memory
 #: per loaded model. Its own int8 kernels, which quantize the activations too, run 3x faster but move
 #: the cosines by up to 0.01, too far from the vectors the models were trained on.
