@@ -463,8 +463,13 @@ def main(argv: list[str] | None = None) -> int:
     others = other_benches()
     parser.add_argument("--only", help="comma-separated subset of " + ", ".join(BENCHES + tuple(others)))
     parser.add_argument("--quick", action="store_true", help="scale at 10,000 facts, fewer process runs")
+    parser.add_argument(
+        "--render", action="store_true", help="run nothing: rewrite the README from bench/results/ as it is"
+    )
     args = parser.parse_args(argv)
     chosen = [b.strip() for b in args.only.split(",")] if args.only else [*BENCHES, *others]
+    if args.render:
+        chosen = []
     extra = {
         "latency": ["--runs", "5"] if args.quick else [],
         "squad": [],

@@ -65,13 +65,16 @@ class ShortAnswer:
 @cache
 def noun_classes() -> dict[str, tuple[str, ...]]:
     """Noun lemma -> WordNet lexicographer classes of its first senses (``bot/data/wordnet_nouns.tsv.gz``)."""
-    with gzip.open(DATA_DIR / "wordnet_nouns.tsv.gz", "rt", encoding="utf-8") as lines:
-        table = {}
-        for line in lines:
-            if line.startswith("#"):
-                continue
-            lemma, _, kinds = line.rstrip("\n").partition("\t")
-            table[lemma] = tuple(kinds.split(","))
+    text = gzip.decompress((DATA_DIR / "wordnet_nouns.tsv.gz").read_bytes()).decode("utf-8")
+    table = {}
+    shared: dict[str, tuple[str, ...]] = {}  # a few hundred distinct class lists: split each once
+    for line in text.splitlines():
+        if line[:1] != "#":
+            lemma, _, kinds = line.partition("\t")
+            classes = shared.get(kinds)
+            if classes is None:
+                classes = shared[kinds] = tuple(kinds.split(","))
+            table[lemma] = classes
     return table
 
 
@@ -655,9 +658,13 @@ class SpanModel:
         self.threshold = threshold
         self.meta = meta or {}
         self._by_question: dict[str, dict[str, float]] = {}
+        by_question = self._by_question
         for name, weight in weights.items():
             q, _, a = name.partition("|")
-            self._by_question.setdefault(q, {})[a] = weight
+            atoms = by_question.get(q)
+            if atoms is None:
+                atoms = by_question[q] = {}
+            atoms[a] = weight
 
     def scorer(self, qc: QuestionClass) -> Callable[[list[str]], float]:
         """A function scoring a candidate's atoms for this question (sums cached per atom)."""
