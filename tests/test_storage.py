@@ -234,6 +234,22 @@ def test_a_dropped_connection_is_reopened(postgres_url: str, postgres_server: Po
         db.close()
 
 
+def test_a_server_that_stops_answering_is_given_up_in_bounded_time(postgres_url: str) -> None:
+    from bot.postgres import DEAD_SERVER_S, PostgresDatabase
+
+    db = PostgresDatabase(postgres_url)
+    try:  # a black-holed TCP peer cannot be staged on loopback; the connection must ask the kernel
+        dsn = dict(item.split("=", 1) for item in db._conn.info.dsn.split())
+    finally:
+        db.close()
+    assert dsn["keepalives"] == "1"
+    idle, interval, count = (
+        int(dsn[k]) for k in ("keepalives_idle", "keepalives_interval", "keepalives_count")
+    )
+    assert idle + interval * count <= DEAD_SERVER_S <= 60
+    assert int(dsn["tcp_user_timeout"]) == DEAD_SERVER_S * 1000
+
+
 def test_a_database_that_is_gone_fails_every_query(
     postgres_url: str, postgres_server: PostgresServer
 ) -> None:

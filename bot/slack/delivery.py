@@ -94,7 +94,7 @@ class RetryTimer:
 
     def __init__(self, workers: int = 4, max_pending: int = MAX_PENDING) -> None:
         self._workers = workers
-        self._max_pending = max_pending
+        self.max_pending = max_pending
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self._changed = threading.Condition()
@@ -105,7 +105,7 @@ class RetryTimer:
     def call_later(self, delay_s: float, function: Callable[[], None]) -> bool:
         """Run ``function`` in about ``delay_s`` seconds; False (not scheduled) when full or closed."""
         with self._changed:
-            if self._closed or len(self._heap) >= self._max_pending:
+            if self._closed or len(self._heap) >= self.max_pending:
                 return False
             if self._thread is None:
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="slack-retry")
@@ -118,6 +118,11 @@ class RetryTimer:
     def pending(self) -> int:
         with self._changed:
             return len(self._heap)
+
+    @property
+    def closed(self) -> bool:
+        with self._changed:
+            return self._closed
 
     def close(self) -> None:
         """Drop what is waiting and stop (a retry already running finishes)."""
@@ -250,7 +255,12 @@ class ReplyPoster:
             return
         logger.info("chat.postMessage in %s: %s; try %d in %.1f s", job.channel_id, code, number + 1, wait)
         if not self.timer.call_later(wait, lambda: self._attempt(job, number + 1)):
-            self._give_up(job, code, f"{code}, and {MAX_PENDING} replies are already waiting for a retry")
+            why = (
+                "FactBot is stopping"
+                if self.timer.closed
+                else f"{self.timer.max_pending} replies are already waiting"
+            )
+            self._give_up(job, code, f"{code}, and no retry: {why}")
 
     def _give_up(self, job: _Reply, reason: str, why: str) -> None:
         metrics.DELIVERY_FAILURES.labels(method="chat.postMessage", reason=reason).inc()

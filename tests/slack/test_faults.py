@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from slack_sdk import WebClient
 
 from bot.model import Answer
-from bot.slack.blocks import SHARE_ACTION
-from bot.slack.delivery import BACKOFF_S, MAX_ATTEMPTS
+from bot.slack.blocks import SHARE_ACTION, notice_reply
+from bot.slack.delivery import BACKOFF_S, MAX_ATTEMPTS, ReplyPoster, RetryTimer
 from tests.slack.conftest import ANSWERABLE
 from tests.support.fake_slack import BOT_USER_ID, FakeSlack
 from tests.support.recording_engine import RecordingEngine
@@ -206,3 +207,26 @@ def test_nothing_raises_out_of_a_listener(
         _mention(slack, "1700000107.000200")  # still answering
         assert fake_slack.wait_for(POST)[0].body["thread_ts"] == "1700000107.000200"
     assert any("engine fault injected" in (r.exc_text or "") for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("closed", "why"), [(True, "FactBot is stopping"), (False, "1 replies are already waiting")]
+)
+def test_a_reply_that_cannot_wait_for_a_retry_is_logged_failed_with_the_reason(
+    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, closed: bool, why: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger=DELIVERY_LOGGER)
+    poster = ReplyPoster(RetryTimer(max_pending=1))
+    client = WebClient(token="xoxb-test", base_url=fake_slack.api_url, timeout=5)
+    try:
+        if closed:
+            poster.close()
+        else:
+            poster.timer.call_later(60, lambda: None)  # the one slot taken
+        fake_slack.queue(POST, "Bad Gateway", status=502)
+        poster.post(client, "C0GENERAL", notice_reply("hello"))
+    finally:
+        poster.close()
+    assert len(fake_slack.calls(POST)) == 1 and poster.in_flight == 0
+    [record] = [r for r in caplog.records if "not delivered" in r.getMessage()]
+    assert record.getMessage().endswith(f"http_502, and no retry: {why}")

@@ -3,7 +3,8 @@ once, each day's digest posted once.
 
 Two real Bolt apps, each served by uvicorn on its own port on 127.0.0.1 with its own database
 connection, as two ``factbot serve`` processes behind one load balancer would be; one real
-PostgreSQL server (started by the suite); one fake Slack Web API recording what both sent.
+PostgreSQL server (started by the suite); one fake Slack Web API recording what both sent. The
+HTTP replica tests run on one SQLite file too (``--workers`` on one machine).
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ FORM = "application/x-www-form-urlencoded"
 
 @pytest.fixture
 def replicas(
-    engine: AnswerEngine, fake_slack: FakeSlack, postgres_url: str, tmp_path: Path
+    engine: AnswerEngine, fake_slack: FakeSlack, database_url: str, tmp_path: Path
 ) -> Iterator[tuple[RunningApp, RunningApp]]:
+    """Two replicas on one database: PostgreSQL, or (``--workers`` on one machine) one SQLite file."""
     with (
-        running_app(engine, fake_slack, tmp_path / "a.db", database_url=postgres_url) as first,
-        running_app(engine, fake_slack, tmp_path / "b.db", database_url=postgres_url) as second,
+        running_app(engine, fake_slack, tmp_path / "factbot.db", database_url=database_url) as first,
+        running_app(engine, fake_slack, tmp_path / "factbot.db", database_url=database_url) as second,
     ):
         yield first, second
 
@@ -95,14 +97,14 @@ def test_a_retry_whose_first_delivery_never_arrived_is_answered_once_across_repl
     replicas: tuple[RunningApp, RunningApp],
     fake_slack: FakeSlack,
     engine: AnswerEngine,
-    postgres_url: str,
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     first, second = replicas
     event = mention_event(f"<@{BOT_USER_ID}> {ANSWERABLE}", ts="1700000201.000100")
     assert second.sender.event(event, event_id="Ev0LOST", headers={"X-Slack-Retry-Num": "1"}).status == 200
     assert first.sender.event(event, event_id="Ev0LOST", headers={"X-Slack-Retry-Num": "2"}).status == 200
-    with running_app(engine, fake_slack, tmp_path / "c.db", database_url=postgres_url) as restarted:
+    with running_app(engine, fake_slack, tmp_path / "factbot.db", database_url=database_url) as restarted:
         assert (
             restarted.sender.event(event, event_id="Ev0LOST", headers={"X-Slack-Retry-Num": "3"}).status
             == 200
