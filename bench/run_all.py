@@ -45,12 +45,20 @@ def run_other(name: str) -> tuple[bool, float]:
         name,
         {
             "exit": proc.returncode,
-            "table": [line for line in lines if line.startswith("|")],
+            "table": _tables(lines),
             "tail": lines[-15:],
         },
     )
     # A non-zero exit with a table is a missed target (the table says so), not a broken benchmark.
     return proc.returncode == 0 or any(line.startswith("|") for line in lines), time.perf_counter() - t0
+
+
+def _tables(lines: list[str]) -> list[str]:
+    """The lines from the first table row to the last (blank lines between tables kept)."""
+    rows = [i for i, line in enumerate(lines) if line.startswith("|")]
+    if not rows:
+        return []
+    return [line for line in lines[rows[0] : rows[-1] + 1] if line.startswith("|") or not line.strip()]
 
 
 def run(name: str, extra: list[str]) -> tuple[bool, float]:
@@ -455,8 +463,13 @@ def main(argv: list[str] | None = None) -> int:
     others = other_benches()
     parser.add_argument("--only", help="comma-separated subset of " + ", ".join(BENCHES + tuple(others)))
     parser.add_argument("--quick", action="store_true", help="scale at 10,000 facts, fewer process runs")
+    parser.add_argument(
+        "--render", action="store_true", help="run nothing: rewrite the README from bench/results/ as it is"
+    )
     args = parser.parse_args(argv)
     chosen = [b.strip() for b in args.only.split(",")] if args.only else [*BENCHES, *others]
+    if args.render:
+        chosen = []
     extra = {
         "latency": ["--runs", "5"] if args.quick else [],
         "squad": [],

@@ -10,7 +10,12 @@ concurrent clients on 127.0.0.1, each sending signed ``/fact`` requests back to 
 connection each (as Slack does); requests/s, round-trip p50 and p99, and errors (a reset, a
 timeout or any status but 200). Target: no errors and p99 under Slack's 3 s at every level.
 
-    .venv/bin/python -m bench.slack_http [--requests 500] [--load-requests 400] [--workers 1]
+Before and after: the same load, in the same run, against the hand-written ``ThreadingHTTPServer``
+that ``factbot serve`` used before uvicorn (``bot/slack/http_server.py`` at :data:`OLD_SERVER_COMMIT`,
+read with ``git show`` into a temporary module and serving today's Bolt app), so only the server
+differs. Without git history that row is skipped.
+
+    .venv/bin/python -m bench.slack_http [--requests 500] [--load-requests 400] [--workers 1] [--no-before]
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps
 from bot.slack.http_server import EVENTS_PATH, BoltHttpServer
-from bot.storage import Database
+from bot.storage import SQLiteDatabase
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command_body
 
@@ -64,7 +69,7 @@ def run(requests: int) -> tuple[list[float], list[float]]:
     server_times: list[float] = []
     round_trips: list[float] = []
     with FakeSlack() as fake, tempfile.TemporaryDirectory() as scratch:
-        database = Database(Path(scratch) / "bench.db")
+        database = SQLiteDatabase(Path(scratch) / "bench.db")
         settings = Settings(
             slack_bot_token="xoxb-bench", slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url
         )
@@ -99,9 +104,26 @@ def run(requests: int) -> tuple[list[float], list[float]]:
 
 
 LOAD_LEVELS = (1, 8, 32, 64)
-LOAD_HEADER = (
-    "| load (`factbot serve`) | workers | requests | requests/s | p50 | p99 | errors | target | result |"
-)
+LOAD_HEADER = "| server | concurrency | requests | requests/s | p50 | p99 | errors | target | result |"
+OLD_SERVER_COMMIT = "1d4aedb"
+"""The last commit of the hand-written HTTP server (the next, 1738600, moved serving to uvicorn)."""
+OLD_SERVER_SCRIPT = """
+import importlib.util, sys
+from pathlib import Path
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.slack.deps import SlackDeps
+from bot.storage import SQLiteDatabase
+path, port = sys.argv[1], int(sys.argv[2])
+spec = importlib.util.spec_from_file_location("old_http_server", path)
+old = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(old)
+settings = Settings.from_env(dotenv_path=None)
+engine = Engine.load(settings.facts_dir, settings.seeds_dir)
+app = build_app(settings, SlackDeps(engine=engine, database=SQLiteDatabase(settings.db_path)))
+old.BoltHttpServer(app, host="127.0.0.1", port=port).serve_forever()
+"""
 LOAD_TIMEOUT_S = 30.0
 SLACK_DEADLINE_S = 3.0
 
@@ -172,8 +194,29 @@ async def _load_level(port: int, concurrency: int, total: int, response_url: str
     }
 
 
-def run_load(total: int, workers: int, levels: tuple[int, ...] = LOAD_LEVELS) -> list[dict[str, float]]:
-    """Start ``factbot serve`` in a process, run each concurrency level against it, stop it."""
+def old_server_source() -> str | None:
+    """The hand-written server's source from git history, or None without it."""
+    try:
+        proc = subprocess.run(
+            ["git", "show", f"{OLD_SERVER_COMMIT}:bot/slack/http_server.py"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return proc.stdout
+
+
+def run_load(
+    total: int, workers: int, levels: tuple[int, ...] = LOAD_LEVELS, *, old_server: str | None = None
+) -> list[dict[str, float]]:
+    """Start the server in a process, run each concurrency level against it, stop it.
+
+    The server is ``factbot serve`` (uvicorn), or with ``old_server`` (its source) the
+    hand-written one serving the same app.
+    """
     port = _free_port()
     with FakeSlack() as fake, tempfile.TemporaryDirectory() as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FACTBOT_"))}
@@ -187,8 +230,13 @@ def run_load(total: int, workers: int, levels: tuple[int, ...] = LOAD_LEVELS) ->
             LOG_LEVEL="ERROR",
             PYTHONPATH=str(REPO),
         )
-        command = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
-        command += ["serve", "--port", str(port)] + (["--workers", str(workers)] if workers > 1 else [])
+        if old_server is None:
+            command = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+            command += ["serve", "--port", str(port)] + (["--workers", str(workers)] if workers > 1 else [])
+        else:
+            module = Path(scratch) / "old_http_server.py"
+            module.write_text(old_server, encoding="utf-8")
+            command = [sys.executable, "-c", OLD_SERVER_SCRIPT, str(module), str(port)]
         process = subprocess.Popen(command, cwd=scratch, env=env, stderr=subprocess.DEVNULL)
         try:
             _wait_for_port(port, process)
@@ -221,21 +269,46 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float =
     raise SystemExit("factbot serve did not start listening within 60 s")
 
 
-def print_load(results: list[dict[str, float]], workers: int) -> bool:
-    """Print the load table; True when every level met the target."""
+ISSUE_BEFORE = (
+    "| before, as measured in issue 15 (quoted) | 64 | | 12 | | 27.8 s | 23-40% of connections reset "
+    "at 32-64 | | FAIL |"
+)
+
+
+def print_load(rows: list[tuple[str, list[dict[str, float]]]]) -> bool:
+    """Print the load table (one block of rows per server); True when the last server met the target."""
     print()
     print(LOAD_HEADER)
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     passed = True
-    for row in results:
-        ok = row["errors"] == 0 and row["p99"] < SLACK_DEADLINE_S
-        passed &= ok
-        print(
-            f"| concurrency {row['concurrency']} | {workers} | {row['requests']} | {row['rps']:.0f} "
-            f"| {row['p50'] * 1000:.1f} ms | {row['p99'] * 1000:.1f} ms | {row['errors']} "
-            f"| no errors, p99 < {SLACK_DEADLINE_S:g} s | {'pass' if ok else 'FAIL'} |"
-        )
+    for server, results in rows:
+        passed = True
+        for row in results:
+            ok = row["errors"] == 0 and row["p99"] < SLACK_DEADLINE_S
+            passed &= ok
+            print(
+                f"| {server} | {row['concurrency']} | {row['requests']} | {row['rps']:.0f} "
+                f"| {row['p50'] * 1000:.1f} ms | {row['p99'] * 1000:.1f} ms | {row['errors']} "
+                f"| no errors, p99 < {SLACK_DEADLINE_S:g} s | {'pass' if ok else 'FAIL'} |"
+            )
+    print(ISSUE_BEFORE)
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"| load average at the end (1, 5, 15 min; {os.cpu_count()} cores) | {load} | | | | | | | |")
     return passed
+
+
+def run_before_and_after(total: int, workers: int, before: bool) -> bool:
+    rows = []
+    source = old_server_source() if before else None
+    if source is not None:
+        rows.append(
+            (
+                f"before: hand-written `ThreadingHTTPServer` (`{OLD_SERVER_COMMIT}`)",
+                run_load(total, 1, old_server=source),
+            )
+        )
+    rows.append((f"after: `factbot serve` (uvicorn), {workers} worker(s)", run_load(total, workers)))
+    return print_load(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,10 +319,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="factbot serve --workers (default: 1)")
     parser.add_argument("--only-load", action="store_true", help="skip the latency table")
+    parser.add_argument("--no-before", action="store_true", help="skip the old server's load rows")
     args = parser.parse_args(argv)
     load_ok = True
     if args.only_load:
-        return 0 if print_load(run_load(args.load_requests, args.workers), args.workers) else 1
+        return 0 if run_before_and_after(args.load_requests, args.workers, not args.no_before) else 1
     server, client = run(args.requests)
     median, p99 = statistics.median(server) * 1000, _percentile(server, 0.99) * 1000
     client_median, client_p99 = statistics.median(client) * 1000, _percentile(client, 0.99) * 1000
@@ -264,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| {client_p99:.2f} ms | < {TARGET_MS:g} ms (server) | {verdict} |"
     )
     if args.load_requests > 0:
-        load_ok = print_load(run_load(args.load_requests, args.workers), args.workers)
+        load_ok = run_before_and_after(args.load_requests, args.workers, not args.no_before)
     return 0 if verdict == "pass" and load_ok else 1
 
 

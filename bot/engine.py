@@ -96,6 +96,7 @@ class Engine:
         self._paragraph_vectors: np.ndarray | None = None
         self._term_vectors: np.ndarray | None = None  # (terms, d): each index word on its own
         self._word_cache: dict[str, np.ndarray] = {}  # question words already embedded
+        self._term_rows: dict[str, int] = {}  # lower-case index word -> its row of _term_vectors
         self._models: Models | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -108,6 +109,7 @@ class Engine:
             "_term_vectors": None,
             "_word_cache": {},
             "span_model": None,
+            "_term_rows": {},
         }
 
     @property
@@ -129,17 +131,23 @@ class Engine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The question's embedding and each of its words' (a word's is kept for the next question).
 
-        Safe from several threads: the words are read from the shared cache once, into ``known``.
+        A word the articles use has its vector already (the index words are embedded at load), so
+        only the question and its other words are run through the model: in two calls, so that the
+        short words are not padded to the question's length. Safe from several threads: the words
+        are read from the shared cache once, into ``known``.
         """
-        cache = self._word_cache
-        known = {w: cache.get(w) for w in words}
+        cache, rows, terms = self._word_cache, self._term_rows, self._term_vectors
+        known: dict[str, np.ndarray | None] = {}
+        for word in words:
+            found = cache.get(word)
+            if found is None and terms is not None and (row := rows.get(word)) is not None:
+                found = terms[row]
+            known[word] = found
         missing = [w for w, found in known.items() if found is None]
-        texts = ([] if vector is not None else [question]) + missing
-        if texts:
-            embedded = self._embedder.embed(texts)
-            if vector is None:
-                vector, embedded = embedded[0], embedded[1:]
-            fresh = dict(zip(missing, embedded, strict=True))
+        if vector is None:
+            vector = self._embedder.embed([question])[0]
+        if missing:
+            fresh = dict(zip(missing, self._embedder.embed(missing), strict=True))
             known.update(fresh)
             if len(cache) > WORD_CACHE_SIZE:
                 cache.clear()
@@ -163,6 +171,13 @@ class Engine:
         np.add.at(paragraphs, self._index.paragraph_of, vectors)
         norms = np.linalg.norm(paragraphs, axis=1, keepdims=True)
         self._paragraph_vectors = paragraphs / np.maximum(norms, 1e-9)
+        # An uncased model gives "Japan" and "japan" the same vector: question words (lower case)
+        # then find theirs among the index words'.
+        if getattr(embedder, "uncased", False):
+            rows: dict[str, int] = {}
+            for row, text in enumerate(texts[len(quotes) :]):
+                rows.setdefault(text.lower(), row)
+            self._term_rows = rows
         self._vectors = vectors
         self._embedder = embedder
 
@@ -181,9 +196,11 @@ class Engine:
 
         What is loaded is then frozen out of the cyclic garbage collector (``gc.freeze``): the
         index lives as long as the process, and a full collection walking its millions of objects
-        would hold up an answer by about 0.1 s at 100,000 facts.
+        would hold up an answer by about 0.1 s at 100,000 facts. It also limits numpy's BLAS to one
+        thread in this process (:func:`_one_blas_thread`).
         """
         common_english()  # read at start-up, so a broken install fails here and not in a question
+        _one_blas_thread()
         with collector_paused():
             engine = cls._load(facts_dir, seeds_dir)
             if semantic:
@@ -424,6 +441,20 @@ def _topics_of(facts: tuple[Fact, ...], keep: int = 50) -> tuple[tuple[str, ...]
             if span.kind in ("person", "org", "place", "name") and len(span.text) > 2:
                 names[re.sub(r"['’]s$", "", span.text)] += 1
     return questions, tuple(name for name, _ in names.most_common(keep))
+
+
+@functools.cache
+def _one_blas_thread() -> None:
+    """Limit numpy's BLAS (OpenBLAS) to one thread in this process, once.
+
+    A question's products are small (a few hundred rows by 384), yet OpenBLAS splits them over both
+    cores, and its idle threads then spin, taking the core that onnxruntime needs for the question's
+    embedding: the word-by-meaning features alone took 0.8-1.0 ms of CPU per question with two
+    threads against 0.3 ms with one. The same numbers come out; only who computes them changes.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def _attach_embeddings(engine: Engine, facts_dir: Path) -> None:

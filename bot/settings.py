@@ -49,6 +49,17 @@ def _seconds_setting(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _database_url(raw: str) -> str:
+    url = raw.strip()
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
+        raise ConfigError(
+            f"FACTBOT_DATABASE_URL must be a postgresql:// URL (it has {scheme}); set it to "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE in .env, or unset it to use FACTBOT_DB"
+        )
+    return url
+
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -70,6 +81,8 @@ class Settings:
     facts_dir: Path = Path("facts")
     seeds_dir: Path = Path("seeds")
     db_path: Path = Path("factbot.db")
+    # PostgreSQL instead of the SQLite file, for several replicas (kept out of repr: it may hold a password).
+    database_url: str = field(default="", repr=False)
     timezone: str = "UTC"
     digest_channels: tuple[str, ...] = field(default_factory=tuple)
     digest_time: str = "09:00"
@@ -101,6 +114,7 @@ class Settings:
             facts_dir=Path(values.get("FACTBOT_FACTS_DIR", "").strip() or "facts"),
             seeds_dir=Path(values.get("FACTBOT_SEEDS_DIR", "").strip() or "seeds"),
             db_path=Path(values.get("FACTBOT_DB", "").strip() or "factbot.db"),
+            database_url=_database_url(values.get("FACTBOT_DATABASE_URL", "")),
             timezone=values.get("FACTBOT_TIMEZONE", "").strip() or "UTC",
             digest_channels=_split_csv(values.get("FACTBOT_DIGEST_CHANNELS", "")),
             digest_time=values.get("FACTBOT_DIGEST_TIME", "").strip() or "09:00",

@@ -67,13 +67,16 @@ class ShortAnswer:
 @cache
 def noun_classes() -> dict[str, tuple[str, ...]]:
     """Noun lemma -> WordNet lexicographer classes of its first senses (``bot/data/wordnet_nouns.tsv.gz``)."""
-    with gzip.open(DATA_DIR / "wordnet_nouns.tsv.gz", "rt", encoding="utf-8") as lines:
-        table = {}
-        for line in lines:
-            if line.startswith("#"):
-                continue
-            lemma, _, kinds = line.rstrip("\n").partition("\t")
-            table[lemma] = tuple(kinds.split(","))
+    text = gzip.decompress((DATA_DIR / "wordnet_nouns.tsv.gz").read_bytes()).decode("utf-8")
+    table = {}
+    shared: dict[str, tuple[str, ...]] = {}  # a few hundred distinct class lists: split each once
+    for line in text.splitlines():
+        if line[:1] != "#":
+            lemma, _, kinds = line.partition("\t")
+            classes = shared.get(kinds)
+            if classes is None:
+                classes = shared[kinds] = tuple(kinds.split(","))
+            table[lemma] = classes
     return table
 
 

@@ -1,7 +1,13 @@
-"""FactBot's state in one SQLite file: feedback now, digest subscriptions and sends later.
+"""FactBot's state: feedback, digest subscriptions and posts, and the Slack deliveries taken on.
 
-The schema is created on first use and migrated forward: ``MIGRATIONS`` is append-only, and
-``PRAGMA user_version`` records how many have been applied.
+One interface, :class:`Database`, and two backends: an SQLite file (:class:`SQLiteDatabase`,
+``FACTBOT_DB``, the embedded default) and PostgreSQL (``bot.postgres.PostgresDatabase``,
+``FACTBOT_DATABASE_URL``), which several processes on several machines can share. Queries are
+written once, in the SQL both understand, with ``?`` placeholders; a backend translates what differs.
+
+The schema is created on first use and migrated forward by the same ``MIGRATIONS`` on both:
+append-only, with a version record (SQLite: ``PRAGMA user_version``; PostgreSQL: the
+``factbot_schema`` table) of how many have been applied.
 """
 
 from __future__ import annotations
@@ -11,13 +17,18 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import StorageError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -76,28 +87,61 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (post_id, position)
     );
     """,
+    # 3: Slack deliveries already taken on (Events API event ids, button clicks), so a redelivery or
+    # a replay is handled once by whichever process sees it first. Rows older than a day are pruned.
+    """
+    CREATE TABLE slack_delivery (
+        kind TEXT NOT NULL,
+        delivery_key TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (kind, delivery_key)
+    );
+    CREATE INDEX slack_delivery_by_age ON slack_delivery (seen_at);
+    """,
 )
 
 
-def _apply_migrations(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring the schema of ``conn`` (an autocommit connection) up to date in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StorageError(
-                f"database {path} has schema version {version}, newer than this FactBot "
-                f"({len(MIGRATIONS)}); upgrade FactBot or point FACTBOT_DB at another file"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in filter(str.strip, script.split(";")):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
-            logger.info("database %s migrated to schema version %d", path, number)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def migration_statements(script: str) -> list[str]:
+    """The statements of one migration script (none of them contains a ``;`` of its own)."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+class DatabaseError(Exception):
+    """A query failed: the database is unreachable, locked past its timeout, or refused the statement."""
+
+
+class Row(Protocol):
+    """A result row, read by column position or name."""
+
+    def __getitem__(self, key: int | str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one statement returned: its rows (all fetched) and how many rows it changed."""
+
+    rows: list[Row]
+    rowcount: int
+
+    def fetchone(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+
+class Transaction(Protocol):
+    """The statements of one transaction."""
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Result: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+
+
+SIGHTING_RETENTION = timedelta(days=1)
+"""How long a delivery stays recorded: Slack retries an event within minutes, and refuses a
+signed request more than 5 minutes old."""
+PRUNE_EVERY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -112,8 +156,153 @@ class Feedback:
     created_at: datetime
 
 
-class Database:
-    """A thread-safe handle on the SQLite file. Open it once per process and share it."""
+class Database(ABC):
+    """A thread-safe handle on FactBot's database. Open one per process and share it.
+
+    ``transaction()`` is a write transaction that one process at a time holds (so a read followed by
+    a write inside it sees no other writer in between); ``execute`` runs one statement on its own,
+    atomically, without waiting for that. Every failure of a query raises :class:`DatabaseError`.
+    """
+
+    description: str
+    """Where the database is, for messages (never with a password)."""
+
+    def __init__(self) -> None:
+        self._prune_lock = threading.Lock()
+        self._next_prune = datetime.min.replace(tzinfo=UTC)
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A write transaction: commit on success, roll back on error."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Result:
+        """Run one statement in a transaction of its own."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Run a read-only query and return all rows."""
+
+    @property
+    @abstractmethod
+    def schema_version(self) -> int:
+        """How many of ``MIGRATIONS`` the database has applied."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def ping(self) -> None:
+        """DatabaseError unless the database answers a query now."""
+        self.query("SELECT 1")
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def record_feedback(
+        self,
+        *,
+        question: str,
+        fact_id: str | None,
+        user_id: str,
+        vote: str,
+        channel_id: str | None = None,
+        at: datetime | None = None,
+    ) -> Feedback:
+        """Store one vote (``'up'`` or ``'down'``) on an answer."""
+        if vote not in ("up", "down"):
+            raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
+        created = at or datetime.now(UTC)
+        self.execute(
+            "INSERT INTO feedback (question, fact_id, user_id, vote, channel_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (question, fact_id, user_id, vote, channel_id, created.isoformat()),
+        )
+        return Feedback(question, fact_id, user_id, vote, channel_id, created)
+
+    def feedback(self) -> list[Feedback]:
+        """All recorded votes, oldest first."""
+        rows = self.query(
+            "SELECT question, fact_id, user_id, vote, channel_id, created_at FROM feedback ORDER BY id"
+        )
+        return [Feedback(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5])) for r in rows]
+
+    # -- Slack deliveries -----------------------------------------------------------------------
+
+    def first_sighting(self, kind: str, key: str, *, now: datetime | None = None) -> bool:
+        """Record delivery ``key`` of ``kind`` (``'event'``, ``'action'``) atomically.
+
+        True only for the first caller to record it, in any process sharing the database; a
+        record is kept for ``SIGHTING_RETENTION``.
+        """
+        now = now or datetime.now(UTC)
+        self._prune_sightings(now)
+        result = self.execute(
+            "INSERT INTO slack_delivery (kind, delivery_key, seen_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (kind, key, now.isoformat()),
+        )
+        return result.rowcount == 1
+
+    def _prune_sightings(self, now: datetime) -> None:
+        """Forget deliveries older than ``SIGHTING_RETENTION``, at most once per ``PRUNE_EVERY`` here."""
+        with self._prune_lock:
+            if now < self._next_prune:
+                return
+            self._next_prune = now + PRUNE_EVERY
+        result = self.execute(
+            "DELETE FROM slack_delivery WHERE seen_at < ?", ((now - SIGHTING_RETENTION).isoformat(),)
+        )
+        if result.rowcount:
+            logger.debug("forgot %d Slack deliveries older than %s", result.rowcount, SIGHTING_RETENTION)
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+
+
+def _apply_sqlite_migrations(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema of ``conn`` (an autocommit connection) up to date in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"database {path} has schema version {version}, newer than this FactBot "
+                f"({len(MIGRATIONS)}); upgrade FactBot or point FACTBOT_DB at another file"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in migration_statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            logger.info("database %s migrated to schema version %d", path, number)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+class _SQLiteTransaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Result:
+        try:
+            cursor = self._conn.execute(sql, tuple(params))
+            return Result(cursor.fetchall(), cursor.rowcount)
+        except sqlite3.Error as error:
+            raise DatabaseError(f"SQLite: {error}") from error
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        try:
+            self._conn.executemany(sql, [tuple(row) for row in rows])
+        except sqlite3.Error as error:
+            raise DatabaseError(f"SQLite: {error}") from error
+
+
+class SQLiteDatabase(Database):
+    """The SQLite file at ``FACTBOT_DB``: one connection, shared by the process's threads.
+
+    Several processes may share the file (``BEGIN IMMEDIATE`` makes writers take turns), on one
+    machine only.
+    """
 
     def __init__(self, path: Path | str) -> None:
         """Open the database at ``path``, creating it only when no file is there.
@@ -121,7 +310,9 @@ class Database:
         Raises StorageError, in one line naming FACTBOT_DB and the fix, when an existing file is
         empty or damaged: FactBot never starts over on a database that held votes and subscriptions.
         """
+        super().__init__()
         self.path = Path(path)
+        self.description = f"database {self.path} (FACTBOT_DB)"
         self._lock = threading.RLock()
         in_memory = str(self.path) == ":memory:"
         try:
@@ -143,7 +334,8 @@ class Database:
                 self._conn.execute("PRAGMA busy_timeout=30000")
                 if not in_memory:
                     self._check_integrity()
-                self._migrate()
+                with self._lock:
+                    _apply_sqlite_migrations(self._conn, self.path)
             except BaseException:
                 self._conn.close()
                 raise
@@ -178,7 +370,7 @@ class Database:
         try:
             conn = sqlite3.connect(str(temporary), isolation_level=None)
             try:
-                _apply_migrations(conn, self.path)
+                _apply_sqlite_migrations(conn, self.path)
             finally:
                 conn.close()
             try:
@@ -193,26 +385,33 @@ class Database:
         finally:
             temporary.unlink(missing_ok=True)
 
-    def _migrate(self) -> None:
-        with self._lock:
-            _apply_migrations(self._conn, self.path)
-
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Transaction]:
         """An immediate (write-locking) transaction: commit on success, roll back on error."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise DatabaseError(f"SQLite: {error}") from error
+            try:
+                yield _SQLiteTransaction(self._conn)
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                try:
+                    self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    logger.warning("could not roll back a transaction on %s", self.path)
                 raise
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise DatabaseError(f"SQLite: {error}") from error
 
-    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        """Run a read-only query and return all rows."""
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Result:
         with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            return _SQLiteTransaction(self._conn).execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return self.execute(sql, params).rows
 
     @property
     def schema_version(self) -> int:
@@ -222,33 +421,14 @@ class Database:
         with self._lock:
             self._conn.close()
 
-    # -- feedback -------------------------------------------------------------------------------
 
-    def record_feedback(
-        self,
-        *,
-        question: str,
-        fact_id: str | None,
-        user_id: str,
-        vote: str,
-        channel_id: str | None = None,
-        at: datetime | None = None,
-    ) -> Feedback:
-        """Store one vote (``'up'`` or ``'down'``) on an answer."""
-        if vote not in ("up", "down"):
-            raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
-        created = at or datetime.now(UTC)
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO feedback (question, fact_id, user_id, vote, channel_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (question, fact_id, user_id, vote, channel_id, created.isoformat()),
-            )
-        return Feedback(question, fact_id, user_id, vote, channel_id, created)
+def open_database(settings: Settings) -> Database:
+    """PostgreSQL at ``FACTBOT_DATABASE_URL`` when it is set, else the SQLite file at ``FACTBOT_DB``.
 
-    def feedback(self) -> list[Feedback]:
-        """All recorded votes, oldest first."""
-        rows = self.query(
-            "SELECT question, fact_id, user_id, vote, channel_id, created_at FROM feedback ORDER BY id"
-        )
-        return [Feedback(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5])) for r in rows]
+    StorageError, in one line naming the setting and the fix, when it cannot be opened.
+    """
+    if settings.database_url:
+        from bot.postgres import PostgresDatabase  # psycopg is loaded only when it is used
+
+        return PostgresDatabase(settings.database_url)
+    return SQLiteDatabase(settings.db_path)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.engine import Engine
 
-pytest_plugins = ("tests.support.fake_slack",)
+pytest_plugins = ("tests.support.fake_slack", "tests.support.postgres", "tests.support.databases")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ import pytest
 from bot.articles import load_article
 from bot.errors import ArticleError, StorageError
 from bot.facts import parse_facts_file
-from bot.storage import MIGRATIONS, Database
+from bot.storage import MIGRATIONS, SQLiteDatabase
 from bot.text import split_sentences
 from tests.support.factbot_cli import clean_env, factbot_command
 
@@ -251,14 +251,16 @@ def test_a_1mb_paragraph_builds_in_linear_time(tmp_path: Path, repo_root: Path) 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "long.txt").write_text(_one_paragraph_of(repo_root, 1_000_000) + "\n", "utf-8")
-    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = factbot("build", "--facts", tmp_path / "facts", "--seeds", seeds, cwd=tmp_path, timeout=120)
-    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     assert result.returncode == 0, result.stderr
     assert "built 72" in result.stdout  # thousand and some facts, from one paragraph
-    # About 2 s of CPU here (it was quadratic: 100 kB took 5 s, 1 MB several minutes). The bound
-    # leaves room for a busy machine.
-    assert elapsed < 15, elapsed
+    # The build's own CPU time, so a busy machine does not count: about 2 s here, with the
+    # process's start and the embedding model's load (it was quadratic: 100 kB took 5 s, 1 MB
+    # several minutes). Wall time on a loaded machine is no measure of the algorithm.
+    assert cpu < 10, cpu
 
 
 def test_sentence_splitting_of_a_long_paragraph_is_linear(repo_root: Path) -> None:
@@ -293,7 +295,7 @@ def _damage_page_2(db: Path) -> None:
 
 
 def _database_with_votes(path: Path) -> None:
-    database = Database(path)
+    database = SQLiteDatabase(path)
     for n in range(50):
         database.record_feedback(question=f"question {n} " * 20, fact_id=None, user_id="U1", vote="up")
     database.close()
@@ -325,12 +327,12 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "factbot.db"
     db.write_text("not a database\n" * 500, "utf-8")
     with pytest.raises(StorageError, match=r"\(FACTBOT_DB\) is damaged \(file is not a database\)"):
-        Database(db)
+        SQLiteDatabase(db)
 
 
 def test_only_a_missing_database_is_created(tmp_path: Path) -> None:
     db = tmp_path / "state" / "factbot.db"
-    database = Database(db)
+    database = SQLiteDatabase(db)
     try:
         assert database.schema_version == len(MIGRATIONS)
         database.record_feedback(question="q", fact_id=None, user_id="U1", vote="up")
@@ -339,7 +341,7 @@ def test_only_a_missing_database_is_created(tmp_path: Path) -> None:
     assert sorted(p.name for p in db.parent.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
         "factbot.db"
     ]
-    reopened = Database(db)
+    reopened = SQLiteDatabase(db)
     try:
         assert len(reopened.feedback()) == 1
     finally:
@@ -348,7 +350,7 @@ def test_only_a_missing_database_is_created(tmp_path: Path) -> None:
 
 def test_processes_creating_one_database_at_once_share_it(tmp_path: Path) -> None:
     db = tmp_path / "factbot.db"
-    code = f"from bot.storage import Database; Database({str(db)!r}).close()"
+    code = f"from bot.storage import SQLiteDatabase; SQLiteDatabase({str(db)!r}).close()"
     env = clean_env()
     procs = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
@@ -356,7 +358,7 @@ def test_processes_creating_one_database_at_once_share_it(tmp_path: Path) -> Non
     ]
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
-    assert Database(db).schema_version == len(MIGRATIONS)
+    assert SQLiteDatabase(db).schema_version == len(MIGRATIONS)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
@@ -366,6 +368,6 @@ def test_an_unreadable_database_is_reported_not_replaced(tmp_path: Path) -> None
     db.chmod(0)
     try:
         with pytest.raises(StorageError, match="FACTBOT_DB"):
-            Database(db)
+            SQLiteDatabase(db)
     finally:
         db.chmod(0o600)

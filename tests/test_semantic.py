@@ -156,3 +156,27 @@ def test_vector_cache_keys_depend_on_the_model(monkeypatch: pytest.MonkeyPatch) 
     assert len(key) == 20 and key != semantic.cache_key(ANSWER)
     monkeypatch.setattr(semantic, "MODEL_NAME", "another-model")
     assert semantic.cache_key(QUESTION) != key
+
+
+def test_question_words_the_articles_use_are_not_embedded_again(repo_root: Path, model: Embedder) -> None:
+    from bot.engine import Engine
+
+    assert model.uncased  # the model's tokenizer lower-cases: "Defense" and "defense" are one text to it
+    engine = Engine.load(repo_root / "facts", semantic=False)
+    counting = Counting(model)
+    counting.uncased = True  # type: ignore[attr-defined]
+    engine.use_embeddings(counting, None)
+    counting.calls.clear()
+    question = "How much did Japan spend on Defense in 2023, zorbleflux?"
+    words = [t.surface.lower() for t in engine.index.query_terms(question)]
+    index_words = {text.lower() for text in engine.index.term_texts()}
+    assert "defense" in words and "defense" in index_words and "zorbleflux" not in index_words
+    engine.candidates(question)
+    assert counting.calls[0] == [question]
+    assert counting.calls[1:] == [[w for w in words if w not in index_words]]
+    # The same features as when every word is run through the model.
+    plain = Engine.load(repo_root / "facts", semantic=False)
+    plain.use_embeddings(Counting(model), None)  # not known to be uncased: embeds every word
+    np.testing.assert_allclose(
+        engine.candidates(question).features, plain.candidates(question).features, atol=1e-5
+    )

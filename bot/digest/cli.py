@@ -19,7 +19,7 @@ from bot.digest.timing import utc_now
 from bot.engine import Engine
 from bot.errors import ConfigError, FactBotError
 from bot.settings import Settings
-from bot.storage import Database
+from bot.storage import SQLiteDatabase, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,9 @@ def preview(
     out = out or sys.stdout
     try:
         catalog = load_catalog(settings)
-        # Reading an absent database would create it: a fresh in-memory one answers the same.
-        db = Database(settings.db_path if settings.db_path.exists() else ":memory:")
+        # Reading an absent SQLite file would create it: a fresh in-memory one answers the same.
+        in_memory = not settings.database_url and not settings.db_path.exists()
+        db = SQLiteDatabase(":memory:") if in_memory else open_database(settings)
         try:
             service = build_digest_service(settings, catalog, db, client=None)
             digest = service.preview(channel, now=clock())
@@ -88,7 +89,7 @@ def send(
     try:
         require_bot_token(settings)
         catalog = load_catalog(settings)
-        db = Database(settings.db_path)
+        db = open_database(settings)
         try:
             service = build_digest_service(settings, catalog, db, client=web_client(settings))
             outcome = service.send_now(channel, now=clock(), sleep=sleep)

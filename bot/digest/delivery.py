@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from http.client import HTTPException
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import FactBotError
+from bot.slack import metrics
+from bot.slack.web_api import (
+    OK,
+    RETRY,
+    UNKNOWN,
+    Attempt,
+    LookupFailed,
+    bare_client,
+    classify_api_error,
+    find_tagged,
+    post_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +51,9 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 
+LOOKBACK_S = 86_400.0
+"""How far back a retry looks for an earlier attempt's post (a digest retries within its day)."""
+
 ERROR_HINTS = {
     "not_in_channel": "invite me to the channel (`/invite @FactBot`), then run `/fact digest on` again",
     "channel_not_found": "the channel is gone, or private without me; invite me, then run `/fact digest on`",
@@ -65,51 +80,70 @@ class DeliveryError(FactBotError):
 
 
 class DigestPoster(Protocol):
-    """Something that posts a message and returns its ts, or raises DeliveryError."""
+    """Something that posts a message and returns its ts, or raises DeliveryError.
 
-    def post(self, channel_id: str, text: str, blocks: list[dict[str, Any]]) -> str | None: ...
+    ``key`` names the post across attempts; with ``check_first`` (a retry) the poster first makes
+    sure an earlier attempt did not land after all.
+    """
+
+    def post(
+        self, channel_id: str, text: str, blocks: list[dict[str, Any]], *, key: str, check_first: bool = False
+    ) -> str | None: ...
 
 
 def classify_slack_error(error: SlackApiError) -> DeliveryFailure:
     """Map a Web API error response to a DeliveryFailure."""
-    response = error.response
-    status = getattr(response, "status_code", 0) or 0
-    data = response.data if isinstance(getattr(response, "data", None), dict) else {}
-    code = str(data.get("error") or f"http_{status}")
-    retry_after: float | None = None
-    if status == 429 or code == "ratelimited":
-        headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
-        raw = headers.get("retry-after")
-        if isinstance(raw, list):
-            raw = raw[0] if raw else None
-        try:
-            retry_after = float(raw) if raw is not None else None
-        except ValueError:
-            retry_after = None
-        return DeliveryFailure("ratelimited", retryable=True, retry_after_seconds=retry_after)
+    return _failure(classify_api_error(error))
+
+
+def _failure(attempt: Attempt) -> DeliveryFailure:
+    code = attempt.error or "unknown_error"
+    if attempt.outcome == RETRY:
+        return DeliveryFailure(code, retryable=True, retry_after_seconds=attempt.retry_after_s)
     if code in CHANNEL_ERRORS:
         return DeliveryFailure(code, retryable=False, channel_problem=True)
-    if code in TRANSIENT_ERRORS or status >= 500:
-        return DeliveryFailure(code, retryable=True)
-    return DeliveryFailure(code, retryable=False)
+    return DeliveryFailure(code, retryable=code in TRANSIENT_ERRORS)
 
 
 class SlackPoster:
-    """Posts digests with the Slack Web API (``chat.postMessage``)."""
+    """Posts digests with the Slack Web API (``chat.postMessage``), one attempt per call, tagged.
+
+    A post whose answer was lost (a dropped connection, a body that is not JSON or is cut off)
+    is looked up by its tag (``bot.slack.web_api``): found, it counts as sent; not found, it is
+    retried later; when Slack cannot tell, the retry looks again before posting. Never raises
+    anything but DeliveryError.
+    """
 
     def __init__(self, client: WebClient) -> None:
-        self.client = client
+        self.client = bare_client(client)
 
-    def post(self, channel_id: str, text: str, blocks: list[dict[str, Any]]) -> str | None:
+    def post(
+        self, channel_id: str, text: str, blocks: list[dict[str, Any]], *, key: str, check_first: bool = False
+    ) -> str | None:
+        if check_first:
+            found = self._find(channel_id, key)
+            if found is not None:
+                logger.info("digest %s in %s had been posted after all", key, channel_id)
+                return found
+        attempt = post_message(
+            self.client, channel_id, key, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        )
+        if attempt.outcome == OK:
+            return attempt.ts
+        metrics.count_slack_api_error("chat.postMessage", attempt.error or "unknown_error")
+        if attempt.outcome == UNKNOWN:
+            found = self._find(channel_id, key)
+            if found is not None:
+                logger.info("digest %s in %s was posted although its answer was lost", key, channel_id)
+                return found
+            raise DeliveryError(DeliveryFailure(attempt.error or "no_response", retryable=True))
+        raise DeliveryError(_failure(attempt))
+
+    def _find(self, channel_id: str, key: str) -> str | None:
+        """The ts of the post tagged ``key``; DeliveryError (retry later) when Slack cannot say."""
         try:
-            response = self.client.chat_postMessage(
-                channel=channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-            )
-        except SlackApiError as exc:
-            raise DeliveryError(classify_slack_error(exc)) from exc
-        except (OSError, HTTPException) as exc:  # URLError, timeouts, connection resets
-            raise DeliveryError(DeliveryFailure(f"network error: {exc}", retryable=True)) from exc
-        except SlackRequestError as exc:  # a malformed request or SLACK_API_URL: retrying cannot help
-            raise DeliveryError(DeliveryFailure(f"bad request: {exc}", retryable=False)) from exc
-        ts = response.get("ts")
-        return str(ts) if ts is not None else None
+            return find_tagged(self.client, channel_id, key, thread_ts=None, since=time.time() - LOOKBACK_S)
+        except LookupFailed as error:
+            raise DeliveryError(
+                DeliveryFailure(f"unknown whether posted ({error})", retryable=True)
+            ) from None

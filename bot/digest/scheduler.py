@@ -20,6 +20,7 @@ from bot.digest.store import DigestStore
 from bot.digest.timing import parse_post_time, utc_now
 from bot.errors import ConfigError, DigestError
 from bot.settings import Settings
+from bot.slack import metrics
 from bot.storage import Database
 
 logger = logging.getLogger(__name__)
@@ -74,8 +75,15 @@ class DigestScheduler:
         )
 
     def run_due(self) -> list[DeliveryOutcome]:
-        """One tick: post whatever is due at ``clock()``."""
-        return self.service.run_due(self.clock())
+        """One tick: post whatever is due at ``clock()``. Never raises: a failed tick is logged."""
+        try:
+            outcomes = self.service.run_due(self.clock())
+        except Exception:  # last resort: the job must keep ticking
+            logger.exception("digest tick failed; the next tick tries again")
+            return []
+        for outcome in outcomes:
+            metrics.DIGEST_POSTS.labels(outcome=outcome.status).inc()
+        return outcomes
 
     def start(self) -> DigestScheduler:
         self._scheduler.start()
@@ -104,12 +112,11 @@ def start_digest_scheduler(
 ) -> DigestScheduler:
     """Sync FACTBOT_DIGEST_CHANNELS into the database and start posting digests in the background.
 
-    Posts go through a copy of ``client`` without its retry handlers: a rate-limit handler would
-    sleep inside the post for as long as Slack asks, possibly past the claim's lease. Backoff is
-    the service's job, recorded in the database.
+    Posts go through a copy of ``client`` without its retry handlers (``SlackPoster``): a
+    rate-limit handler would sleep inside the post for as long as Slack asks, possibly past the
+    claim's lease. Backoff is the service's job, recorded in the database.
     """
-    poster_client = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout)
-    service = build_digest_service(settings, engine, db, poster_client)
+    service = build_digest_service(settings, engine, db, client)
     service.sync_from_environment(settings.digest_channels, settings.digest_time, settings.timezone, clock())
     return DigestScheduler(service, clock=clock, tick_seconds=tick_seconds).start()
 

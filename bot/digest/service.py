@@ -7,7 +7,6 @@ the CLI and tests drive it with whatever clock they like.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time as time_module
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from bot.digest.store import FAILED, RETRY, SENT, DigestStore, PostRecord, Subsc
 from bot.digest.timing import local_date, next_scheduled_at, parse_post_time, parse_timezone, scheduled_at
 from bot.errors import ConfigError, DigestError
 from bot.model import Fact, Source
+from bot.storage import DatabaseError
 
 logger = logging.getLogger(__name__)
 
@@ -193,15 +193,20 @@ class DigestService:
         for subscription in self.store.enabled_subscriptions():
             try:
                 outcome = self._run_subscription(subscription, now)
-            except sqlite3.OperationalError:
-                # e.g. the database stayed locked past busy_timeout: the next tick tries again.
-                logger.exception("digest for %s skipped this round: database busy", subscription.channel_id)
+            except DatabaseError:
+                # e.g. locked past its timeout, or unreachable: the next tick tries again.
+                logger.exception("digest for %s skipped this round: database error", subscription.channel_id)
                 continue
             except ZoneInfoNotFoundError:
                 logger.error(
                     "digest for %s skipped: time zone %r is unknown here (is tzdata installed?)",
                     subscription.channel_id,
                     subscription.timezone,
+                )
+                continue
+            except Exception:  # last resort: one channel's trouble must not stop the others or the job
+                logger.exception(
+                    "digest for %s skipped this round: unexpected error", subscription.channel_id
                 )
                 continue
             if outcome is not None:
@@ -269,9 +274,19 @@ class DigestService:
             self.store.record_error(channel_id, error, now)
             return DeliveryOutcome(channel_id, post_id, FAILED, error)
         try:
-            message_ts = poster.post(channel_id, to_fallback_text(digest), to_blocks(digest))
+            message_ts = poster.post(
+                channel_id,
+                to_fallback_text(digest),
+                to_blocks(digest),
+                key=f"digest-{channel_id}-{post_id}",
+                check_first=self.store.attempts(post_id) > 0,
+            )
         except DeliveryError as exc:
             return self._record_failure(post_id, channel_id, exc.failure, now, final_attempt=final_attempt)
+        except Exception as exc:  # last resort: release the claim as a retry instead of holding it
+            logger.exception("digest for %s: posting failed unexpectedly", channel_id)
+            failure = DeliveryFailure(f"unexpected error: {type(exc).__name__}", retryable=True)
+            return self._record_failure(post_id, channel_id, failure, now, final_attempt=final_attempt)
         self.store.mark_sent(post_id, picks=picks, message_ts=message_ts, now=now)
         logger.info("digest for %s on %s posted (%s)", channel_id, day, ", ".join(digest.fact_ids))
         return DeliveryOutcome(channel_id, post_id, SENT, message_ts=message_ts, fact_ids=digest.fact_ids)

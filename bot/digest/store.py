@@ -1,8 +1,9 @@
-"""Digest state in the shared SQLite database: subscriptions, claimed/sent posts, sent facts.
+"""Digest state in the shared database: subscriptions, claimed/sent posts, sent facts.
 
 Concurrency: a scheduled post is *claimed* by inserting (or taking over) the row for
-(channel, local date) inside a ``BEGIN IMMEDIATE`` transaction, so of several processes sharing
-one database file exactly one posts. A claim carries a lease; a claim whose process died is taken
+(channel, local date) inside a write transaction (which one process at a time holds, on SQLite
+and on PostgreSQL alike), and the row is unique per channel and day, so of several processes
+sharing one database exactly one posts. A claim carries a lease; a claim whose process died is taken
 over once the lease runs out. A post counts as sent (and its facts as seen) only once Slack
 accepted it.
 """
@@ -10,14 +11,13 @@ accepted it.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.digest.rotation import Pick, SentFact
 from bot.digest.timing import format_post_time, parse_post_time
-from bot.storage import Database
+from bot.storage import Database, Row
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Subscription:
         return self.active and not self.paused_reason
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Subscription:
+    def from_row(cls, row: Row) -> Subscription:
         return cls(
             channel_id=row["channel_id"],
             active=bool(row["active"]),
@@ -85,7 +85,7 @@ class PostRecord:
     sent_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> PostRecord:
+    def from_row(cls, row: Row) -> PostRecord:
         return cls(
             id=row["id"],
             channel_id=row["channel_id"],
@@ -274,12 +274,13 @@ class DigestStore:
                 (channel_id, day.isoformat()),
             ).fetchone()
             if row is None:
-                cursor = conn.execute(
+                inserted = conn.execute(
                     "INSERT INTO digest_post (channel_id, digest_date, kind, status, claim_token, "
-                    "lease_until, created_at) VALUES (?, ?, 'scheduled', 'claimed', ?, ?, ?)",
+                    "lease_until, created_at) VALUES (?, ?, 'scheduled', 'claimed', ?, ?, ?) "
+                    "ON CONFLICT (channel_id, digest_date) DO NOTHING RETURNING id",
                     (channel_id, day.isoformat(), token, _ts(now + lease), _ts(now)),
-                )
-                return int(cursor.lastrowid)
+                ).fetchone()
+                return int(inserted[0]) if inserted else None  # None: claimed elsewhere just now
             status = row["status"]
             if status in (SENT, FAILED):
                 return None
@@ -311,12 +312,13 @@ class DigestStore:
     def start_manual(self, channel_id: str, *, token: str, now: datetime, lease: timedelta) -> int:
         """A claimed row for an on-demand post (``factbot digest send``)."""
         with self.db.transaction() as conn:
-            cursor = conn.execute(
+            row = conn.execute(
                 "INSERT INTO digest_post (channel_id, digest_date, kind, status, claim_token, lease_until, "
-                "created_at) VALUES (?, NULL, 'manual', 'claimed', ?, ?, ?)",
+                "created_at) VALUES (?, NULL, 'manual', 'claimed', ?, ?, ?) RETURNING id",
                 (channel_id, token, _ts(now + lease), _ts(now)),
-            )
-            return int(cursor.lastrowid)
+            ).fetchone()
+            assert row is not None
+            return int(row[0])
 
     def mark_sent(
         self, post_id: int, *, picks: Iterable[Pick], message_ts: str | None, now: datetime

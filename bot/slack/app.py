@@ -23,7 +23,11 @@ logger = logging.getLogger(__name__)
 
 
 def build_web_client(settings: Settings) -> WebClient:
-    """A WebClient with the bot token, retries, and ``SLACK_API_URL`` as base URL when set."""
+    """A WebClient with the bot token, safe retries, and ``SLACK_API_URL`` as base URL when set.
+
+    Its retries never send a request twice that may have arrived, nor sleep long
+    (``bot.slack.web_api.safe_retry_handlers``); replies have their own (``bot.slack.delivery``).
+    """
     base_url = settings.slack_api_url.rstrip("/") + "/" if settings.slack_api_url else WebClient.BASE_URL
     return WebClient(
         token=settings.slack_bot_token or None, base_url=base_url, retry_handlers=retry_handlers()

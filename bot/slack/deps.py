@@ -10,7 +10,8 @@ from typing import Protocol, TypeVar
 
 from bot.digest.service import DigestService
 from bot.model import Answer, ArticleInfo
-from bot.slack.dedupe import RecentEventIds, SeenEvents
+from bot.slack import metrics
+from bot.slack.delivery import ReplyPoster
 from bot.storage import Database
 
 logger = logging.getLogger(__name__)
@@ -30,17 +31,18 @@ class AnswerEngine(Protocol):
 
 @dataclass(frozen=True)
 class SlackDeps:
-    """The engine that answers, the database that records votes, and the record of seen events.
+    """The engine that answers, and the database that records votes and the deliveries taken on.
 
     ``command`` is the slash command's name as configured in the manifest. ``digest`` serves
-    ``/fact digest`` (None: digests are not set up, and the command says so).
+    ``/fact digest`` (None: digests are not set up, and the command says so). ``replies`` posts
+    replies with bounded retries on its own timer (close it when the app stops).
     """
 
     engine: AnswerEngine
     database: Database
-    seen_events: SeenEvents = field(default_factory=RecentEventIds)
     command: str = "/fact"
     digest: DigestService | None = None
+    replies: ReplyPoster = field(default_factory=ReplyPoster)
 
 
 def with_deps(listener: Callable[..., R], deps: SlackDeps) -> Callable[..., R]:
@@ -49,7 +51,26 @@ def with_deps(listener: Callable[..., R], deps: SlackDeps) -> Callable[..., R]:
     Bolt injects arguments by the names of a listener's positional parameters (``ack``, ``body``,
     ``client``, ...); keyword-only ``deps`` is invisible to it, and bound here instead. The result
     keeps the listener's name, which Bolt uses in its logs.
+
+    It is also the last resort: whatever the listener raises is logged with its traceback and
+    counted (``factbot_listener_errors_total``), never raised into Bolt; a listener that raised
+    before acking is acked with an apology, so Slack does not show a time-out.
     """
     bound = functools.partial(listener, deps=deps)
-    functools.update_wrapper(bound, listener)
-    return bound
+
+    def guarded(*args: object, **kwargs: object) -> R | None:
+        try:
+            return bound(*args, **kwargs)
+        except Exception:
+            metrics.LISTENER_ERRORS.labels(listener=listener.__name__).inc()
+            logger.exception("listener %s failed", listener.__name__)
+            ack = kwargs.get("ack")
+            if ack is not None and getattr(ack, "response", True) is None:
+                ack(
+                    response_type="ephemeral",
+                    text="Sorry, something went wrong on my side. Please try again.",
+                )  # type: ignore[operator]
+            return None
+
+    functools.update_wrapper(guarded, listener)
+    return guarded

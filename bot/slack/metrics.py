@@ -39,6 +39,20 @@ REJECTED_REQUESTS = Counter(
     "factbot_http_rejected_requests", "HTTP requests refused before the Bolt app, by reason", ["reason"]
 )
 DUPLICATE_EVENTS = Counter("factbot_duplicate_events", "Event deliveries skipped: their event_id was seen")
+DELIVERY_FAILURES = Counter(
+    "factbot_slack_delivery_failures",
+    "Messages given up on (after bounded retries, or when whether Slack posted them is unknown)",
+    ["method", "reason"],
+)
+DIGEST_POSTS = Counter(
+    "factbot_digest_posts", "Digest post attempts by outcome: sent, retry, failed, paused", ["outcome"]
+)
+RELOADS = Counter("factbot_reloads", "Fact index loads into this process (start-up and any reload)")
+LISTENER_ERRORS = Counter(
+    "factbot_listener_errors",
+    "Unexpected exceptions caught by the last-resort guard, by listener",
+    ["listener"],
+)
 
 
 def count_answer(answered: bool, seconds: float) -> None:

@@ -115,6 +115,8 @@ class ButtonClick:
     response_url: str | None
     is_ephemeral: bool
     clicked_at: datetime | None = None
+    delivery_key: str | None = None
+    """The same for a replay of this payload and for no other click (None: Slack sent no ids)."""
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> ButtonClick | None:
@@ -137,7 +139,16 @@ class ButtonClick:
             response_url=body.get("response_url") or None,
             is_ephemeral=bool(container.get("is_ephemeral")),
             clicked_at=_slack_time(action.get("action_ts")),
+            delivery_key=_click_key(body, action, str(user_id)),
         )
+
+
+def _click_key(body: dict[str, Any], action: dict[str, Any], user_id: str) -> str | None:
+    """Slack gives each click its own ``trigger_id`` and ``action_ts``; a replay repeats both."""
+    trigger_id, action_ts = body.get("trigger_id"), action.get("action_ts")
+    if not trigger_id and not action_ts:
+        return None
+    return f"{user_id}|{action.get('action_id')}|{action_ts}|{trigger_id}"
 
 
 def _slack_time(ts: object) -> datetime | None:

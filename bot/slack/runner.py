@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import signal
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -28,11 +27,13 @@ from bot.digest.scheduler import DigestScheduler, build_digest_service, start_di
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.settings import DEFAULT_PORT, Settings
+from bot.slack import metrics
 from bot.slack.app import build_app
+from bot.slack.delivery import ReplyPoster
 from bot.slack.deps import AnswerEngine, SlackDeps
 from bot.slack.http_app import EVENTS_PATH, HealthCheck, build_asgi_app
 from bot.slack.http_server import BoltHttpServer, HttpLimits, bind_socket, quiet_uvicorn_warnings, serve_http
-from bot.storage import Database
+from bot.storage import Database, DatabaseError, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +53,16 @@ def serve(
     (no index built, ...) propagate: the CLI prints those in one line and exits 2.
     """
     settings.require_slack()
-    engine = Engine.load(settings.facts_dir, settings.seeds_dir)
-    database = Database(settings.db_path)
+    engine = _load_engine(settings)
+    database = open_database(settings)
     digest_scheduler: DigestScheduler | None = None
+    replies = ReplyPoster()
     try:
         # Daily digests: `/fact digest` needs the service; ConfigError on a bad FACTBOT_DIGEST_*.
         digest = build_digest_service(settings, engine, database, client=None)
         try:
-            app = build_app(settings, SlackDeps(engine=engine, database=database, digest=digest))
+            deps = SlackDeps(engine=engine, database=database, digest=digest, replies=replies)
+            app = build_app(settings, deps)
         except BoltError as error:
             raise ConfigError(
                 f"Slack rejected SLACK_BOT_TOKEN ({error}); copy the Bot User OAuth Token (xoxb-...) "
@@ -79,7 +82,14 @@ def serve(
     finally:
         if digest_scheduler is not None:
             digest_scheduler.stop()
+        replies.close()
         database.close()
+
+
+def _load_engine(settings: Settings) -> Engine:
+    engine = Engine.load(settings.facts_dir, settings.seeds_dir)
+    metrics.RELOADS.inc()
+    return engine
 
 
 def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
@@ -112,8 +122,8 @@ def health_check(engine: AnswerEngine, database: Database) -> HealthCheck:
         if not engine.articles():
             return "no fact index loaded"
         try:
-            database.query("SELECT 1")
-        except sqlite3.Error as error:
+            database.ping()
+        except DatabaseError as error:
             return f"database does not answer ({type(error).__name__})"
         return None
 
@@ -138,11 +148,17 @@ def build_worker_app(settings: Settings) -> ASGIApp:
     Called by uvicorn in each worker (``--workers N``); the database is closed when it stops.
     """
     _configure_worker_logging(settings)
-    engine = Engine.load(settings.facts_dir, settings.seeds_dir)
-    database = Database(settings.db_path)
+    engine = _load_engine(settings)
+    database = open_database(settings)
     digest = build_digest_service(settings, engine, database, client=None)
-    app = build_app(settings, SlackDeps(engine=engine, database=database, digest=digest))
-    return _asgi_app(app, settings, health_check(engine, database), on_shutdown=database.close)
+    deps = SlackDeps(engine=engine, database=database, digest=digest)
+    app = build_app(settings, deps)
+
+    def stop() -> None:
+        deps.replies.close()
+        database.close()
+
+    return _asgi_app(app, settings, health_check(engine, database), on_shutdown=stop)
 
 
 def _configure_worker_logging(settings: Settings) -> None:

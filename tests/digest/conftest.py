@@ -1,8 +1,8 @@
-"""Digest fixtures: a real SQLite file per test and services wired to the fake Slack server."""
+"""Digest fixtures: a real database per test (SQLite or PostgreSQL), services wired to the fake Slack."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from bot.digest.delivery import SlackPoster
 from bot.digest.service import DigestService, RetryPolicy
 from bot.digest.store import DigestStore
-from bot.storage import Database
 from tests.digest.helpers import HandMadeCatalog, make_facts
+from tests.support.databases import OpenDb
 from tests.support.fake_slack import FakeSlack
 
 MakeService = Callable[..., DigestService]
@@ -30,13 +30,14 @@ def catalog() -> HandMadeCatalog:
 
 
 @pytest.fixture
-def make_service(db_path: Path, catalog: HandMadeCatalog, fake_slack: FakeSlack) -> Iterator[MakeService]:
-    """Build a service the way a fresh process would: its own Database handle and WebClient."""
-    handles: list[Database] = []
+def make_service(open_db: OpenDb, catalog: HandMadeCatalog, fake_slack: FakeSlack) -> MakeService:
+    """Build a service the way a fresh process would: its own database handle and WebClient.
+
+    Runs each test on SQLite and on PostgreSQL (``open_db``).
+    """
 
     def make(**overrides: object) -> DigestService:
-        db = Database(db_path)
-        handles.append(db)
+        db = open_db()
         client = WebClient(token="xoxb-test", base_url=fake_slack.api_url, timeout=5)
         options: dict[str, object] = {
             "size": 3,
@@ -47,6 +48,4 @@ def make_service(db_path: Path, catalog: HandMadeCatalog, fake_slack: FakeSlack)
         options.update(overrides)
         return DigestService(DigestStore(db), catalog, SlackPoster(client), **options)  # type: ignore[arg-type]
 
-    yield make
-    for db in handles:
-        db.close()
+    return make

@@ -11,7 +11,7 @@ import pytest
 from bot.digest import cli
 from bot.digest.store import DigestStore
 from bot.settings import Settings
-from bot.storage import MIGRATIONS, Database
+from bot.storage import MIGRATIONS, SQLiteDatabase
 from tests.digest.helpers import HandMadeCatalog, utc
 from tests.support.fake_slack import FakeSlack
 
@@ -60,7 +60,7 @@ def test_send_posts_records_and_the_rotation_continues(
     )
     second_preview = _preview(settings, catalog, "C1")
     assert second_preview != first_preview
-    db = Database(settings.db_path)
+    db = SQLiteDatabase(settings.db_path)
     try:
         assert len(DigestStore(db).history("C1")) == 3
     finally:
@@ -114,7 +114,7 @@ def test_an_existing_database_migrates_forward_keeping_its_data(tmp_path: Path) 
     )
     conn.commit()
     conn.close()
-    db = Database(path)
+    db = SQLiteDatabase(path)
     try:
         assert db.schema_version == len(MIGRATIONS)
         assert db.query("SELECT COUNT(*) FROM feedback")[0][0] == 1
@@ -133,7 +133,7 @@ def test_send_gives_up_rather_than_wait_long(
     settings = _settings(tmp_path, fake_slack)
     code = cli.send(settings, "C1", out=io.StringIO(), load_catalog=lambda _: catalog, sleep=slept.append)
     assert code == 1 and slept == []
-    db = Database(settings.db_path)
+    db = SQLiteDatabase(settings.db_path)
     try:
         assert [p.status for p in DigestStore(db).posts("C1")] == ["failed"]
         assert DigestStore(db).history("C1") == []

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps
 from bot.slack.http_server import BoltHttpServer
-from bot.storage import Database
+from bot.storage import Database, SQLiteDatabase
 from tests.digest.helpers import utc
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import settings_for
@@ -36,7 +36,7 @@ def engine() -> Engine:
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(tmp_path / "factbot.db")
+    db = SQLiteDatabase(tmp_path / "factbot.db")
     yield db
     db.close()
 

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.digest.scheduler import start_digest_scheduler
 from bot.settings import Settings
-from bot.storage import Database
+from bot.storage import SQLiteDatabase
 from tests.digest.helpers import Clock, HandMadeCatalog, utc
 from tests.support.fake_slack import FakeSlack
 
@@ -43,7 +43,7 @@ def _serve(
     settings: Settings, catalog: HandMadeCatalog, fake: FakeSlack, clock: CountingClock, ticks: int
 ) -> None:
     """One `factbot serve` lifetime: start the digest scheduler, let it tick, stop it."""
-    db = Database(settings.db_path)
+    db = SQLiteDatabase(settings.db_path)
     client = WebClient(token="xoxb-test", base_url=fake.api_url, timeout=5)
     scheduler = start_digest_scheduler(settings, catalog, client, db, clock=clock, tick_seconds=0.02)
     try:

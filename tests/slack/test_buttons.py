@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.slack.blocks import SHARE_ACTION, VOTE_DOWN_ACTION, VOTE_UP_ACTION
 from bot.slack.deps import AnswerEngine
-from bot.storage import Database
+from bot.storage import SQLiteDatabase
 from tests.slack.conftest import ANSWERABLE
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import RunningApp
@@ -97,7 +97,7 @@ def test_vote_on_a_private_answer_is_stored_and_acknowledged_in_place(
     remaining = next(b for b in update.body["blocks"] if b["type"] == "actions")["elements"]
     assert [b["action_id"] for b in remaining] == [SHARE_ACTION]
     # Read back through a separate connection: the row is in the SQLite file itself.
-    reader = Database(db_path)
+    reader = SQLiteDatabase(db_path)
     try:
         [row] = reader.feedback()
     finally:

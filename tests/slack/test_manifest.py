@@ -19,3 +19,5 @@ def test_manifest_matches_the_app() -> None:
     assert settings["socket_mode_enabled"] is True
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "app_mentions:read", "chat:write", "im:history", "im:read", "im:write"} <= scopes
+    # To check whether a post whose answer was lost landed, before sending it again.
+    assert {"channels:history", "groups:history", "im:history", "mpim:history"} <= scopes

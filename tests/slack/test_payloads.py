@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.slack.dedupe import RecentEventIds
 from bot.slack.payloads import AnswerRef, ButtonClick, IncomingQuestion, SlashCommand
 from tests.support.slack_requests import block_actions, dm_event, mention_event
 
@@ -68,11 +68,11 @@ def test_button_click_with_unreadable_value_is_ignored(value: str) -> None:
     assert ButtonClick.parse(block_actions("fact_vote_up", value, response_url="http://x/r")) is None
 
 
-def test_recent_event_ids_are_bounded() -> None:
-    seen = RecentEventIds(capacity=2)
-    assert seen.first_sighting("a") and seen.first_sighting("b")
-    assert not seen.first_sighting("a")
-    assert seen.first_sighting("c")  # evicts "b", the least recently seen
-    assert len(seen) == 2
-    assert seen.first_sighting("b")
-    assert not seen.first_sighting("c")
+def test_a_replayed_click_has_the_same_delivery_key_and_another_click_another() -> None:
+    payload = block_actions("fact_vote_up", AnswerRef("q", "f1").to_value(), response_url="http://x/r")
+    key = ButtonClick.parse(payload).delivery_key  # type: ignore[union-attr]
+    assert key and ButtonClick.parse(json.loads(json.dumps(payload))).delivery_key == key  # type: ignore[union-attr]
+    again = block_actions("fact_vote_up", AnswerRef("q", "f1").to_value(), response_url="http://x/r")
+    down = block_actions("fact_vote_down", AnswerRef("q", "f1").to_value(), response_url="http://x/r")
+    keys = {key, ButtonClick.parse(again).delivery_key, ButtonClick.parse(down).delivery_key}  # type: ignore[union-attr]
+    assert len(keys) == 3

@@ -52,28 +52,34 @@ def test_membership_errors_are_logged_once_and_not_retried(
     assert [p.body["thread_ts"] for p in posts] == ["1700000011.000100", "1700000012.000100"]
 
 
-def test_dropped_connection_is_retried(slack: RunningApp, fake_slack: FakeSlack) -> None:
+def test_a_post_accepted_before_the_connection_dropped_is_not_posted_again(
+    slack: RunningApp, fake_slack: FakeSlack
+) -> None:
     fake_slack.queue("chat.postMessage", drop=True)
     _mention(slack, "1700000013.000100")
 
-    dropped, delivered = fake_slack.wait_for("chat.postMessage", count=2)
-    assert dropped.body == delivered.body
+    fake_slack.wait_for("conversations.replies")  # looked for its tag before anything else
+    _mention(slack, "1700000013.000200")  # a marker: the listener is done with the first
+    posts = fake_slack.wait_for("chat.postMessage", count=2)
+    assert [p.body["thread_ts"] for p in posts] == ["1700000013.000100", "1700000013.000200"]
+    assert [m.thread_ts for m in fake_slack.messages()] == ["1700000013.000100", "1700000013.000200"]
 
 
-def test_network_down_is_logged_once_and_survived(
+def test_when_slack_cannot_say_whether_a_post_landed_it_is_logged_failed_not_repeated(
     slack: RunningApp, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger=DELIVERY_LOGGER)
-    for _ in range(3):  # the first try and both retries
-        fake_slack.queue("chat.postMessage", drop=True)
+    fake_slack.queue("chat.postMessage", drop=True)
+    fake_slack.queue("conversations.replies", {"ok": False, "error": "missing_scope"})
     _mention(slack, "1700000014.000100")
 
     records = wait_until(lambda: _delivery_records(caplog))
     assert len(records) == 1
-    assert "cannot reach Slack" in records[0].getMessage()
-    assert len(fake_slack.calls("chat.postMessage")) == 3
+    assert "not delivered" in records[0].getMessage() and "missing_scope" in records[0].getMessage()
+    assert len(fake_slack.calls("chat.postMessage")) == 1
     _mention(slack, "1700000015.000100")
-    assert fake_slack.wait_for("chat.postMessage", count=4)[-1].body["thread_ts"] == "1700000015.000100"
+    assert fake_slack.wait_for("chat.postMessage", count=2)[-1].body["thread_ts"] == "1700000015.000100"
+    assert len(fake_slack.messages()) == 2  # the first landed once, the second once
 
 
 def test_expired_response_url_is_logged_once(

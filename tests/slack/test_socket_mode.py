@@ -12,7 +12,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import AnswerEngine, SlackDeps
 from bot.slack.runner import start_socket_mode
-from bot.storage import Database
+from bot.storage import SQLiteDatabase
 from tests.slack.conftest import ANSWERABLE
 from tests.support.fake_slack import BOT_USER_ID, FakeSlack
 from tests.support.fake_socket_mode import FakeSocketMode, envelope
@@ -30,7 +30,7 @@ def socket_mode(fake_slack: FakeSlack, engine: AnswerEngine, db_path: Path) -> I
     settings = Settings(
         slack_bot_token="xoxb-test", slack_app_token=APP_TOKEN, slack_api_url=fake_slack.api_url
     )
-    database = Database(db_path)
+    database = SQLiteDatabase(db_path)
     executor = ThreadPoolExecutor(max_workers=1)
     app = build_app(settings, SlackDeps(engine=engine, database=database), listener_executor=executor)
     handler = start_socket_mode(app, APP_TOKEN)

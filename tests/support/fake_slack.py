@@ -12,10 +12,17 @@ method, one response per call, first queued first served::
     fake.queue("chat.postMessage", {"ok": False, "error": "ratelimited"}, status=429,
                headers={"Retry-After": "1"})
     fake.queue("chat.postMessage", {"ok": False, "error": "not_in_channel"})
-    fake.queue("chat.postMessage", drop=True)  # close the connection without answering
+    fake.queue("chat.postMessage", drop=True)  # accept the post, then close without answering
+    fake.queue("chat.postMessage", truncate=True)  # accept it, send half the body, close
+    fake.queue("chat.postMessage", "<html>oops</html>")  # accept it, answer 200 with a non-JSON body
+
+A ``chat.postMessage`` counts as posted (:meth:`messages`) unless its scripted answer is an error
+(a status other than 200, or ``"ok": false``); ``conversations.history`` and
+``conversations.replies`` return the posted messages of a channel (or thread), newest first,
+with their ``metadata`` when ``include_all_metadata`` is set, as Slack does.
 
 The API is deliberately small: ``api_url``, ``response_url()``, ``queue()``, ``calls()``,
-``wait_for()``, ``reset()``, ``close()``.
+``messages()``, ``wait_for()``, ``reset()``, ``close()``.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -66,12 +73,35 @@ class Call:
 
 @dataclass(frozen=True)
 class Scripted:
-    """A canned response: a JSON body (or raw text), a status, extra headers; or a dropped connection."""
+    """A canned response: a JSON body (or raw text), a status, extra headers; or a dropped connection.
+
+    ``truncate`` sends the headers (with the whole body's length) and half the body, then closes.
+    """
 
     body: dict[str, Any] | str = field(default_factory=lambda: {"ok": True})
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    truncate: bool = False
+    posted: bool | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Whether Slack did what was asked (``posted``, else: a 200 that is not ``"ok": false``)."""
+        if self.posted is not None:
+            return self.posted
+        return self.status == 200 and not (isinstance(self.body, dict) and self.body.get("ok") is False)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message the fake accepted with chat.postMessage."""
+
+    channel: str
+    ts: str
+    thread_ts: str | None
+    text: str
+    metadata: dict[str, Any] | None
 
 
 class FakeSlack:
@@ -80,6 +110,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self._calls: list[Call] = []
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
+        self._messages: list[Message] = []
         self._changed = threading.Condition()
         self._ts_counter = itertools.count(1)
         self.socket_url: str | None = None
@@ -132,9 +163,22 @@ class FakeSlack:
         status: int = 200,
         headers: dict[str, str] | None = None,
         drop: bool = False,
+        truncate: bool = False,
+        posted: bool | None = None,
     ) -> None:
-        """Answer the next call to ``method`` (or response_url path) with this instead of the default."""
-        scripted = Scripted(body if body is not None else {"ok": True}, status, dict(headers or {}), drop)
+        """Answer the next call to ``method`` (or response_url path) with this instead of the default.
+
+        With ``truncate`` and no ``body``, the default answer is the one cut in half. ``posted``
+        overrides whether a chat.postMessage counts as posted (a proxy's 200 page: ``False``).
+        """
+        scripted = Scripted(
+            body if body is not None else ({} if truncate else {"ok": True}),
+            status,
+            dict(headers or {}),
+            drop,
+            truncate,
+            posted,
+        )
         with self._changed:
             self._scripts[method].append(scripted)
 
@@ -142,6 +186,11 @@ class FakeSlack:
         """Calls received so far, oldest first, optionally only those to ``method``."""
         with self._changed:
             return [c for c in self._calls if method is None or c.method == method]
+
+    def messages(self, channel: str | None = None) -> list[Message]:
+        """Messages posted so far (accepted chat.postMessage calls), oldest first."""
+        with self._changed:
+            return [m for m in self._messages if channel is None or m.channel == channel]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until ``method`` has been called ``count`` times; return those calls or fail the test."""
@@ -164,6 +213,7 @@ class FakeSlack:
         with self._changed:
             self._calls.clear()
             self._scripts.clear()
+            self._messages.clear()
 
     # -- serving --------------------------------------------------------------------------------
 
@@ -172,8 +222,48 @@ class FakeSlack:
             self._calls.append(Call(method, body, headers, time.monotonic()))
             scripts = self._scripts.get(method)
             scripted = scripts.popleft() if scripts else self._default(method, body)
+            if scripted.truncate and not scripted.body:
+                scripted = replace(scripted, body=self._default(method, body).body)
+            if method == "chat.postMessage" and scripted.accepted:
+                self._post(body, scripted)
             self._changed.notify_all()
         return scripted
+
+    def _post(self, body: dict[str, Any], scripted: Scripted) -> None:
+        ts = scripted.body.get("ts") if isinstance(scripted.body, dict) else None
+        metadata = body.get("metadata")
+        self._messages.append(
+            Message(
+                channel=str(body.get("channel") or ""),
+                ts=str(ts or self._next_ts()),
+                thread_ts=body.get("thread_ts") or None,
+                text=str(body.get("text") or ""),
+                metadata=json.loads(metadata) if isinstance(metadata, str) else metadata,
+            )
+        )
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts_counter):06d}"
+
+    def _history(self, method: str, query: dict[str, Any]) -> Scripted:
+        channel, thread = str(query.get("channel") or ""), query.get("ts")
+        with_metadata = str(query.get("include_all_metadata", "")).lower() in ("1", "true")
+        top_level = method == "conversations.history"
+        found = [
+            m
+            for m in self._messages
+            if m.channel == channel
+            and ((top_level and m.thread_ts is None) or (thread and m.thread_ts == thread))
+        ]
+        messages = []
+        for message in reversed(found):
+            item: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text}
+            if message.thread_ts:
+                item["thread_ts"] = message.thread_ts
+            if with_metadata and message.metadata:
+                item["metadata"] = message.metadata
+            messages.append(item)
+        return Scripted({"ok": True, "messages": messages, "has_more": False})
 
     def _default(self, method: str, body: dict[str, Any]) -> Scripted:
         if method == "auth.test":
@@ -189,8 +279,10 @@ class FakeSlack:
                     "is_enterprise_install": False,
                 }
             )
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, body)
         if method in ("chat.postMessage", "chat.postEphemeral"):
-            ts = f"1700000000.{next(self._ts_counter):06d}"
+            ts = self._next_ts()
             key = "ts" if method == "chat.postMessage" else "message_ts"
             return Scripted({"ok": True, "channel": body.get("channel"), key: ts})
         if method == "apps.connections.open":
@@ -246,6 +338,12 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             for name, value in scripted.headers.items():
                 self.send_header(name, value)
             self.end_headers()
+            if scripted.truncate:
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.wfile.write(payload)
 
         def log_message(self, format: str, *args: Any) -> None:

@@ -22,7 +22,7 @@ from bot.slack.app import build_app
 from bot.slack.deps import AnswerEngine, SlackDeps
 from bot.slack.http_server import BoltHttpServer, HttpLimits
 from bot.slack.runner import health_check
-from bot.storage import Database
+from bot.storage import Database, open_database
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
 
@@ -59,8 +59,12 @@ def running_app(
     db_path: Path,
     on_timing: Callable[[float], None] | None = None,
     limits: HttpLimits | None = None,
+    database_url: str = "",
 ) -> Iterator[RunningApp]:
-    """Build the app with ``engine`` and a real SQLite file, serve it on a free port, stop it after.
+    """Build the app with ``engine`` and a real database, serve it on a free port, stop it after.
+
+    The database is the SQLite file at ``db_path``, or PostgreSQL at ``database_url`` when given
+    (opened from the settings, as ``factbot serve`` does).
 
     Served as ``factbot serve`` serves one worker (uvicorn, ``/healthz`` on ``engine`` and the
     database); ``limits`` overrides the server's timeouts and sizes.
@@ -68,8 +72,8 @@ def running_app(
     Lazy listeners (the work after each ack) run one at a time, in arrival order, so a test can
     send a marker request after others and know those were handled once the marker's reply is in.
     """
-    settings = settings_for(fake, db_path)
-    database = Database(db_path)
+    settings = settings_for(fake, db_path, database_url=database_url)
+    database = open_database(settings)
     deps = SlackDeps(engine=engine, database=database)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lazy-listener")
     app = build_app(settings, deps, listener_executor=executor)
@@ -89,6 +93,7 @@ def running_app(
         server.server_close()
         thread.join(timeout=5)
         executor.shutdown(wait=True, cancel_futures=True)
+        deps.replies.close()
         database.close()
 
 

@@ -13,6 +13,7 @@ import http.client
 import itertools
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +22,8 @@ from tests.support.fake_slack import TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret"
 APP_ID = "A0FACTBOT"
+_TRIGGER_IDS = itertools.count(1)
+_EVENT_IDS = itertools.count(1)
 
 
 def sign(secret: str, timestamp: str, body: str) -> str:
@@ -88,8 +91,12 @@ def block_actions(
     response_url: str,
     is_ephemeral: bool = True,
     action_ts: str = "1700000100.000200",
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
-    """A ``block_actions`` payload for a click on button ``action_id`` carrying ``value``."""
+    """A ``block_actions`` payload for a click on button ``action_id`` carrying ``value``.
+
+    Each payload gets its own ``trigger_id``, as each click does in Slack (a replay repeats it).
+    """
     return {
         "type": "block_actions",
         "user": {"id": user_id, "username": "asker", "team_id": TEAM_ID},
@@ -101,7 +108,7 @@ def block_actions(
             "channel_id": channel_id,
             "is_ephemeral": is_ephemeral,
         },
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id or f"{next(_TRIGGER_IDS)}.{TEAM_ID}.{uuid.uuid4().hex[:12]}",
         "team": {"id": TEAM_ID, "domain": "factbot-test"},
         "channel": {"id": channel_id, "name": "general"},
         "response_url": response_url,
@@ -124,7 +131,6 @@ class SlackSender:
         self.port = port
         self.secret = secret
         self.path = path
-        self._event_ids = itertools.count(1)
 
     def post(
         self,
@@ -168,7 +174,7 @@ class SlackSender:
     def event(
         self, event: dict[str, Any], *, event_id: str | None = None, headers: dict[str, str] | None = None
     ) -> HttpReply:
-        event_id = event_id or f"Ev{next(self._event_ids):08d}"
+        event_id = event_id or f"Ev{next(_EVENT_IDS):08d}"  # unique across senders, as in Slack
         body = json.dumps(event_callback(event, event_id=event_id))
         return self.post(body, content_type="application/json", headers=headers)
 

@@ -8,21 +8,26 @@ through the response_url instead (``response_type: in_channel``), which needs no
 
 Votes are stored with the question, fact id, user and click time; an ephemeral answer is updated
 in place to say so, a public one gets a note only the voter sees.
+
+A click is handled once: its ``delivery_key`` is recorded in the database first, so the same signed
+payload sent again (a replay, a redelivery to another replica) neither posts nor counts again.
+Changing one's vote is another click, with its own key.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.slack.blocks import VOTE_EMOJI, VOTES, answer_reply, notice_reply
-from bot.slack.delivery import MEMBERSHIP_ERRORS, post_reply, send_to_response_url
+from bot.slack.blocks import VOTE_EMOJI, VOTES, Reply, answer_reply, notice_reply
+from bot.slack.dedupe import first_sighting
+from bot.slack.delivery import MEMBERSHIP_ERRORS, Posted, send_to_response_url
 from bot.slack.deps import SlackDeps
 from bot.slack.payloads import ButtonClick
+from bot.storage import DatabaseError
 
 logger = logging.getLogger(__name__)
 
@@ -35,22 +40,29 @@ def acknowledge(ack: Ack) -> None:
 def share_answer(body: dict[str, Any], client: WebClient, *, deps: SlackDeps) -> None:
     """Post the clicked ephemeral answer publicly, then remove the ephemeral copy."""
     click = ButtonClick.parse(body)
-    if click is None:
+    if click is None or not _first_time(click, deps):
         return
     answer = deps.engine.ask(click.ref.question)
     if not answer.answered:
         _tell_clicker(click, "That answer is no longer available, so I can't share it.")
         return
     public = answer_reply(answer, shared_by=click.user_id)
-    shared = False
-    if click.channel_id:
-        posted = post_reply(client, click.channel_id, public)
-        shared = posted.ok
-        if not shared and posted.error in MEMBERSHIP_ERRORS:
-            shared = send_to_response_url(
-                click.response_url,
-                {"response_type": "in_channel", "replace_original": False, **public.message()},
-            )
+    if not click.channel_id:
+        _after_share(click, public, Posted(error="no_channel"))
+        return
+    deps.replies.post(
+        client, click.channel_id, public, then=lambda posted: _after_share(click, public, posted)
+    )
+
+
+def _after_share(click: ButtonClick, public: Reply, posted: Posted) -> None:
+    """Once the public post is settled: fall back to the response_url, then remove the ephemeral copy."""
+    shared = posted.ok
+    if not shared and posted.error in MEMBERSHIP_ERRORS:
+        shared = send_to_response_url(
+            click.response_url,
+            {"response_type": "in_channel", "replace_original": False, **public.message()},
+        )
     if shared:
         send_to_response_url(click.response_url, {"delete_original": True})
     else:
@@ -62,7 +74,7 @@ def share_answer(body: dict[str, Any], client: WebClient, *, deps: SlackDeps) ->
 def record_vote(body: dict[str, Any], *, deps: SlackDeps) -> None:
     """Store a 👍 / 👎 and tell the voter it counted."""
     click = ButtonClick.parse(body)
-    if click is None or click.action_id not in VOTES:
+    if click is None or click.action_id not in VOTES or not _first_time(click, deps):
         return
     vote = VOTES[click.action_id]
     try:
@@ -74,8 +86,8 @@ def record_vote(body: dict[str, Any], *, deps: SlackDeps) -> None:
             channel_id=click.channel_id,
             at=click.clicked_at,
         )
-    except sqlite3.Error as error:
-        logger.error("could not record a %s vote in %s: %s", vote, deps.database.path, error)
+    except DatabaseError as error:
+        logger.error("could not record a %s vote in %s: %s", vote, deps.database.description, error)
         _tell_clicker(click, "Sorry, I couldn't record your feedback just now.")
         return
     logger.info("recorded a %s vote on fact %s", vote, click.ref.fact_id)
@@ -86,6 +98,14 @@ def record_vote(body: dict[str, Any], *, deps: SlackDeps) -> None:
             send_to_response_url(click.response_url, {"replace_original": True, **updated.message()})
             return
     _tell_clicker(click, f"{VOTE_EMOJI[vote]} Thanks, your feedback is recorded.")
+
+
+def _first_time(click: ButtonClick, deps: SlackDeps) -> bool:
+    """True unless this very click was handled before (by any process sharing the database)."""
+    if click.delivery_key is None or first_sighting(deps.database, "action", click.delivery_key):
+        return True
+    logger.info("ignoring a replay of a %s click by %s", click.action_id, click.user_id)
+    return False
 
 
 def _tell_clicker(click: ButtonClick, text: str) -> None:

@@ -10,7 +10,7 @@ from slack_bolt import Ack, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.slack import metrics
-from bot.slack.delivery import post_reply
+from bot.slack.dedupe import first_sighting
 from bot.slack.deps import SlackDeps
 from bot.slack.payloads import IncomingQuestion
 from bot.slack.replies import reply_to_text
@@ -31,11 +31,13 @@ def skip_redeliveries(
     Slack redelivers an event it thinks failed, with ``X-Slack-Retry-Num`` (Socket Mode's
     ``retry_attempt`` arrives as the same header). A retry is answered when its ``event_id`` was
     never seen here, since the first delivery may have been lost (a reset, a restart); it is
-    skipped when the first delivery is answered or answering. The header only shapes the log line.
+    skipped when the first delivery is answered or answering. The record is in the database, so it
+    holds across processes and restarts; when the database fails, the event is answered (a rare
+    duplicate rather than a lost question). The header only shapes the log line.
     """
     event_id = str(body.get("event_id") or "")
     retry_num = request.headers.get("x-slack-retry-num", ["0"])[0]
-    if event_id and not deps.seen_events.first_sighting(event_id):
+    if event_id and not first_sighting(deps.database, "event", event_id):
         logger.info("skipping event %s: already seen (retry %s)", event_id, retry_num)
         metrics.DUPLICATE_EVENTS.inc()
         return BoltResponse(status=200, body="")
@@ -65,4 +67,4 @@ def answer_question(event: dict[str, Any], client: WebClient, *, deps: SlackDeps
     if incoming is None:
         return
     reply = reply_to_text(incoming.question, deps, private=False)
-    post_reply(client, incoming.channel_id, reply, thread_ts=incoming.reply_thread_ts)
+    deps.replies.post(client, incoming.channel_id, reply, thread_ts=incoming.reply_thread_ts)
