@@ -329,14 +329,15 @@ class Engine:
     def _short_answer(self, question: Question, index: int) -> str:
         """A curator's answer when it holds the kind of thing asked for; else the learned selector's
         span of the quote (a date, an amount, a name, "Yes, ...", a reason, the items of a list)
-        when it is sure enough (the model's gate); else the clause of the quote that covers the question."""
+        when it is sure enough (the model's gate for the question's kind); else the clause of the quote
+        that covers the question."""
         fact = self._index.fact(index)
         kind = question.kind
         if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
             return fact.answer
         model = self.span_model or default_span_model()
         picked = short_answer(question.text, fact.quote, fact.spans, model=model)
-        if picked.kind not in ("span", "clause") or picked.confidence >= model.gate:
+        if picked.kind != "clause":
             return picked.text
         return self.covering_clause(question, index)
 

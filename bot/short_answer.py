@@ -122,8 +122,8 @@ _LIST_RE = re.compile(
     re.IGNORECASE,
 )
 _WH_RE = re.compile(
-    r"\b(how (?:many|much|long|far|old|large|big|often|tall|high)|how|what|which|who|whom|whose|when"
-    r"|where|why)\b",
+    r"\b(how (?:many|much|long|far|old|large|big|often|tall|high|fast|quickly)|how|what|which|who|whom"
+    r"|whose|when|where|why)\b",
     re.IGNORECASE,
 )
 _HEAD_SKIP = frozenset(
@@ -139,8 +139,12 @@ def _head_noun(after: str) -> str | None:
     """The last noun of the nouns after the wh-word ("what target percentage of" -> percentage)."""
     table = noun_classes()
     run: list[str] = []
-    for raw in after.split()[:8]:
+    raws = after.split()[:8]
+    for at, raw in enumerate(raws):
         word = raw.strip("?,.'\"()").lower()
+        following = raws[at + 1] if at + 1 < len(raws) else ""
+        if run and word.endswith("s") and (following.lower() in _DETERMINERS or following[:1].isupper()):
+            break  # "what article limits Japan's ...", "what threat drives the pact": a verb
         if not run and word in _HEAD_SKIP:
             continue
         if word in STOP_WORDS or not word.isalpha():
@@ -450,12 +454,14 @@ class Context:
         "hits",
         "qc",
         "qword",
+        "tiers",
         "tokens",
     )
 
     def __init__(self, qc: QuestionClass, tokens: list[Token]) -> None:
         self.qc = qc
         self.tokens = tokens
+        self.tiers = wanted(qc)[1]
         stems = qc.stems
         self.qword = [not t.stop and t.stem in stems for t in tokens]
         self.hits = [i for i, q in enumerate(self.qword) if q]
@@ -503,12 +509,15 @@ _FAMILIES = {
 _CLASS_FAMILIES = {"location": "place", "person": "person", "time": "date", "group": "org", "CD": "number"}
 
 
-def _family(kinds: list[str], head_cls: str) -> str:
-    """What a candidate is, coarsely: a typed span's family, else its head word's class's."""
+def _family(kinds: list[str], head_cls: str, first_cls: str = "-") -> str:
+    """What a candidate is, coarsely: a typed span's family, else its head word's class's (a number
+    when it opens with one: "three ships")."""
     for kind in kinds:
         family = _FAMILIES.get(kind)
         if family is not None:
             return family
+    if first_cls == "CD":
+        return "number"
     return _CLASS_FAMILIES.get(head_cls, "cap" if "cap" in kinds else "-")
 
 
@@ -528,9 +537,88 @@ def _head_of(ctx: Context, cand: Candidate) -> int:
     return cand.last
 
 
+# Head nouns that ask for a place's name though WordNet files them under groups ("which country").
+_PLACE_HEADS = frozenset("country countries nation nations".split())
+_NAMED = frozenset({"person", "org", "name", "place"})
+_MONEY_WORDS = frozenset(
+    normalize_word(w)
+    for w in "spend spent spends spending cost costs costed pay paid pays budget budgets worth price priced "
+    "fund funds funded funding earn earned earns revenue revenues sell sold buy bought dollars money".split()
+)
+_CHANGE_HEADS = frozenset("percentage percent share rate proportion fraction growth".split())
+
+
+def wanted(qc: QuestionClass) -> tuple[str, tuple[frozenset[str], ...]]:
+    """The type the question asks for and the candidate families that can be it, most specific
+    first; ("", ()) when any can.
+
+    Each entry is a set of families; :func:`typed` keeps the candidates of the first set the sentence
+    has. "Who" wants a named person, organisation or place (else a capitalised run), "when" a date,
+    "where" and "which city/country" a place, "how many/much" a number (an amount of money when the
+    question is about spending, a percentage when it asks how fast or by how much), "which group" a name.
+    """
+    if qc.yes_no or qc.wants_list:
+        return "", ()
+    if qc.wh in ("who", "whom", "whose") or qc.head_class == "person":
+        return "person", (_NAMED, frozenset({"cap"}))
+    if qc.wh == "when" or qc.head_class == "time":
+        return "date", (frozenset({"date"}),)
+    if qc.wh == "where" or qc.head_class == "location" or qc.head in _PLACE_HEADS:
+        return "place", (frozenset({"place"}),)
+    if (
+        qc.wh in ("how fast", "how quickly")
+        or qc.head in _CHANGE_HEADS
+        or (qc.wh == "how much" and qc.before == "by")
+    ):
+        return "percent", (frozenset({"percent"}), frozenset({"number"}))
+    if qc.wh == "how much" and qc.stems & _MONEY_WORDS:
+        return "money", (frozenset({"money"}), frozenset({"number"}))
+    if qc.wh.startswith("how ") and qc.wh != "how":
+        return "number", (frozenset({"number"}),)
+    if qc.head_class == "group":
+        return "group", (frozenset({"org", "place", "name"}), frozenset({"cap"}))
+    return "", ()
+
+
+# The types :func:`wanted` knows (a model lists those whose filter held up out of fold).
+TYPES = ("person", "date", "place", "percent", "money", "number", "group")
+
+
+def _type_match(tiers: tuple[frozenset[str], ...], kinds: list[str], family: str) -> int:
+    """2 when the candidate is of the first type the question asks for, 1 of a later one, else 0."""
+    fine = "percent" if "t:percent" in kinds else "money" if "t:money" in kinds else family
+    for at, tier in enumerate(tiers):
+        if family in tier or fine in tier:
+            return 2 if at == 0 else 1
+    return 0
+
+
+def typed(
+    ctx: Context, cands: list[Candidate], types: frozenset[str] | tuple[str, ...] = TYPES
+) -> list[Candidate]:
+    """The candidates of the type the question asks for (:func:`wanted`), when it is one of ``types``
+    and the sentence has any; else all of them."""
+    kind, tiers = wanted(ctx.qc)
+    if kind not in types or not cands:
+        return cands
+    families = []
+    for c in cands:
+        family = _family(c.kinds, ctx.head_class[_head_of(ctx, c)], ctx.head_class[c.first])
+        fine = "percent" if "t:percent" in c.kinds else "money" if "t:money" in c.kinds else family
+        families.append((family, fine))
+    for tier in tiers:
+        kept = [
+            c for c, (family, fine) in zip(cands, families, strict=True) if family in tier or fine in tier
+        ]
+        if kept:
+            return kept
+    return cands
+
+
 _WH = (
     "none", "yesno", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "how many",
     "how much", "how long", "how far", "how old", "how large", "how big", "how often", "how tall", "how high",
+    "how fast", "how quickly",
 )  # fmt: skip
 _CLASSES = (
     "person", "artifact", "animal", "act", "plant", "communication", "attribute", "state", "location",
@@ -578,7 +666,7 @@ DENSE_NAMES: tuple[str, ...] = (
     *_names("first.class", _CLASSES),
     "head.class_is_question's", "head_is_question_head", "gap_to_question_head",
     *_names("family", _FAMILY_NAMES),
-    "family_clashes",
+    "family_clashes", "type_asked", "type_match", "type_match_first",
     *_names("prev", _PREV_WORDS), "prev=QW", "prev=C", "prev=W",
     *_names("next", _NEXT_WORDS), "next=QW", "next=C", "next=W",
     "opens_clause",
@@ -650,8 +738,9 @@ def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[floa
     cum = ctx.cum
     head_cls = ctx.head_class[head]
     first_cls = ctx.head_class[first]
-    family = _family(cand.kinds, head_cls)
+    family = _family(cand.kinds, head_cls, first_cls)
     clash = family in _CLASHES.get(qc.kind, ())
+    match = _type_match(ctx.tiers, cand.kinds, family)
     head_gap = min((abs(h - head) for h in ctx.head_at), default=99)
     prev_t = tokens[first - 1] if first > 0 else None
     next_t = tokens[last + 1] if last + 1 < n else None
@@ -695,6 +784,9 @@ def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[floa
         float(head_gap),
         *_one_hot(family, _FAMILY_NAMES),
         float(clash),
+        float(bool(ctx.tiers)),
+        float(match > 0),
+        float(match == 2),
         *_context_word(prev_t, prev_q, _PREV_WORDS),
         *_context_word(next_t, next_q, _NEXT_WORDS),
         float(first == 0 or (prev_t is not None and prev_t.text in _CLAUSE_MARKS)),
@@ -708,12 +800,27 @@ class SpanModel:
     """Boosted trees over each candidate's :func:`dense_row`: the probability that it is the answer.
 
     ``gate``: below this probability the best span is not trusted; the caller falls back to a clause.
+    ``gates``: the gate for each question kind (:func:`gate_kind`) that has its own.
+    ``types``: the types of :func:`wanted` whose candidates alone are scored when the sentence has one.
     """
 
-    def __init__(self, trees: TreeModel, gate: float = DEFAULT_GATE, meta: dict | None = None) -> None:
+    def __init__(
+        self,
+        trees: TreeModel,
+        gate: float = DEFAULT_GATE,
+        meta: dict | None = None,
+        gates: dict[str, float] | None = None,
+        types: tuple[str, ...] = TYPES,
+    ) -> None:
         self.trees = trees
         self.gate = gate
+        self.gates = gates or {}
+        self.types = types
         self.meta = meta or {}
+
+    def gate_for(self, qc: QuestionClass) -> float:
+        """The gate for this question's kind (:func:`gate_kind`)."""
+        return self.gates.get(gate_kind(qc), self.gate)
 
     def predict(self, ctx: Context, cands: list[Candidate]) -> list[float]:
         """Each candidate's probability of being the answer."""
@@ -724,7 +831,13 @@ class SpanModel:
         return self.trees.probability(rows).tolist()
 
     def save(self, path: Path = MODEL_PATH) -> None:
-        data = {"format": "factbot-short-answer/2", "gate": self.gate, "meta": self.meta}
+        data = {
+            "format": "factbot-short-answer/2",
+            "gate": self.gate,
+            "gates": self.gates,
+            "types": list(self.types),
+        }
+        data["meta"] = self.meta
         data["trees"] = self.trees.to_json()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
@@ -735,7 +848,9 @@ class SpanModel:
         trees = TreeModel.from_json(data["trees"], str(path))
         if len(trees.names) != len(DENSE_NAMES):
             raise ModelFileError(f"{path}: {len(trees.names)} features, not {len(DENSE_NAMES)}")
-        return cls(trees, float(data.get("gate", DEFAULT_GATE)), data.get("meta"))
+        gates = {str(k): float(v) for k, v in data.get("gates", {}).items()}
+        types = tuple(str(t) for t in data.get("types", TYPES))
+        return cls(trees, float(data.get("gate", DEFAULT_GATE)), data.get("meta"), gates, types)
 
 
 @cache
@@ -744,6 +859,11 @@ def default_model() -> SpanModel:
     model = SpanModel.load()
     logger.info("short-answer model: %d trees, gate %.2f", len(model.trees.roots), model.gate)
     return model
+
+
+def gate_kind(qc: QuestionClass) -> str:
+    """The kind a gate is chosen for: the question's kind, "query" for a few words without a wh-word."""
+    return "query" if qc.wh == "none" and not qc.yes_no else qc.kind
 
 
 # -- answers ----------------------------------------------------------------------------------------
@@ -838,23 +958,14 @@ def short_answer(
             listed = _list_text(text)
             same = listed == text
             return ShortAnswer(listed, best.start if same else None, best.end if same else None, "list", 0.9)
+    cands = typed(ctx, cands, model.types)
     probs = model.predict(ctx, cands)
-    # A candidate of a contradicting type ("1911" for "which city") is out, if any other is left.
-    clash = _CLASHES.get(qc.kind)
-    if clash and probs:
-        kept = [
-            0.0 if _family(c.kinds, ctx.head_class[_head_of(ctx, c)]) in clash else p
-            for c, p in zip(cands, probs, strict=True)
-        ]
-        total = sum(kept)
-        if total > 0:
-            probs = [p / total for p in kept]
     if not probs:
         return _clause_answer(quote, tokens, hits, 0.0)
     best_i = max(range(len(probs)), key=lambda i: (probs[i], -cands[i].start))
     best = cands[best_i]
     confidence = probs[best_i]
-    if confidence < model.gate:
+    if confidence < model.gate_for(qc):
         return _clause_answer(quote, tokens, hits, confidence)
     text = quote[best.start : best.end]
     if "list" in best.kinds and (qc.wants_list or qc.plural):

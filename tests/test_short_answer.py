@@ -16,6 +16,8 @@ from bot.short_answer import (
     question_row,
     short_answer,
     tokens_of,
+    typed,
+    wanted,
 )
 from bot.spans import find_spans
 
@@ -125,3 +127,20 @@ def test_every_dense_feature_has_a_name_and_the_shipped_model_reads_them() -> No
     model = default_model()
     assert model.trees.names == DENSE_NAMES
     assert 0.0 <= model.gate < 1.0
+
+
+def test_the_type_filter_keeps_the_candidates_of_the_type_asked_for() -> None:
+    quote = "The ferry company's budget reached $4.2 million in 2019, a 7% increase on the year before."
+    tokens = tokens_of(quote)
+    cands = candidates(quote, tokens, find_spans(quote))
+
+    def kept(question: str) -> set[str]:
+        return {quote[c.start : c.end] for c in typed(Context(question_class(question), tokens), cands)}
+
+    assert "7%" in kept("How fast did the ferry company's budget grow?")
+    assert not any("$4.2" in text for text in kept("By how much did the ferry company's budget grow?"))
+    assert "$4.2 million" in kept("How much did the ferry company spend?")
+    assert not any("7%" in text for text in kept("How much did the ferry company spend?"))
+    assert any("2019" in text for text in kept("When did the budget reach its peak?"))
+    assert kept("What did the ferry company do?") == {quote[c.start : c.end] for c in cands}
+    assert wanted(question_class("Which country is the ferry's main market?"))[0] == "place"
