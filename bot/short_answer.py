@@ -606,9 +606,17 @@ def typed(
         family = _family(c.kinds, ctx.head_class[_head_of(ctx, c)], ctx.head_class[c.first])
         fine = "percent" if "t:percent" in c.kinds else "money" if "t:money" in c.kinds else family
         families.append((family, fine))
+    # A candidate made mostly of the question's words ("the Harbourvale Lantern Festival" for "who
+    # founded the lantern festival") is what the question is about, not its answer.
+    fresh = []
+    for c in cands:
+        content = [i for i in range(c.first, c.last + 1) if not ctx.tokens[i].stop]
+        fresh.append(2 * sum(ctx.qword[i] for i in content) <= len(content))
     for tier in tiers:
         kept = [
-            c for c, (family, fine) in zip(cands, families, strict=True) if family in tier or fine in tier
+            c
+            for c, (family, fine), new in zip(cands, families, fresh, strict=True)
+            if new and (family in tier or fine in tier)
         ]
         if kept:
             return kept
