@@ -90,7 +90,7 @@ CHAT_QUESTIONS = [
     pytest.param("what is the defence expenditure of seoul", "48.0", marks=SPAN_MISS),
     ("how much did beijing spend on its military", "307.8"),
     ("Tokyo defence budget", "56.8"),
-    pytest.param("dprk reaction to freedom edge drills", "condemnation", marks=SPAN_MISS),
+    ("dprk reaction to freedom edge drills", "condemnation"),
     pytest.param("Who condemned the Freedom Edges exercise?", "North Korea", marks=SPAN_MISS),
     # British spelling.
     ("What was Japan's defence budget?", "56.8"),
@@ -521,16 +521,8 @@ def test_a_sentence_that_names_what_the_question_describes_gives_the_name(
     [
         ("When was the company founded by Jon Ternholm, now known as Ternholm Glass?", "1761"),
         ("Who founded the company now called Ternholm Glass?", "Jon Ternholm"),
-        pytest.param(
-            "How many days do glassblowers cool a vase in the process known as annealing?",
-            "two days",
-            marks=SPAN_MISS,
-        ),
-        pytest.param(
-            "What village does the company now known as Ternholm Glass trade from?",
-            "village",
-            marks=SPAN_MISS,
-        ),
+        ("How many days do glassblowers cool a vase in the process known as annealing?", "two days"),
+        ("What village does the company now known as Ternholm Glass trade from?", "village"),
     ],
 )
 def test_a_name_in_a_question_about_something_else_is_not_the_answer(

