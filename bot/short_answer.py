@@ -14,7 +14,9 @@ the probability that it is the answer, from the dense row of :func:`dense_row` (
 ``DENSE_NAMES``): the question's wh-word, its head noun's WordNet class ("city" -> location), the
 candidate's kinds, its head word's WordNet class, how many of its words are the question's, how
 far it stands from the question's words, its length, position, capitals, digits and the words
-either side of it. Below the model's gate (chosen by cross-validation) the clause is the answer.
+either side of it. When the question asks for a type (:func:`wanted`: who -> a name, when -> a date,
+how much -> money...) and the sentence has a candidate of it, only those are scored (:func:`typed`).
+Below the model's gate for the question's kind (chosen by cross-validation) the clause is the answer.
 """
 
 from __future__ import annotations
