@@ -36,6 +36,7 @@ import numpy as np
 
 from bench.common import REPO, contains_any, norm, pct, shared_dir, write_result
 from bench.squad import Article, Question, load_squad, write_seeds
+from bench.train_answers import cross_validate as cross_validate_spans
 from bot.features import FEATURE_NAMES
 from bot.learned import recalibrated
 
@@ -352,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
             saved.write_bytes(pickle.dumps(rows))
 
+        # The short-answer selector, cross-validated on the same groups (bench.train_answers).
+        spans = cross_validate_spans(articles)
+        assert all(spans.folds[a.title] == g for g, m in enumerate(groups) for a in m)
+        print(f"  short-answer selector: 6 fold models ({time.perf_counter() - started:.0f} s)")
+
         results: dict[str, Any] = {"groups": [[a.title for a in m] for m in groups], "folds": []}
         variants = [True, False] if semantic else [False]
         thresholds: dict[bool, float] = {}
@@ -381,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not use_semantic:
                     engine = build_engine(groups[g], workdir / f"group{g}", semantic=False)
                 engine.models = with_threshold(fitted[g], threshold, platt)
+                engine.span_model = spans.models[g]
                 own = ask_all(engine, [q for a in groups[g] for q in a.answerable], True, vectors)
                 others = [q for a in articles if a.title not in held_out for q in a.questions]
                 off = ask_all(engine, off_sample(others, OFF_PER_INDEX, 100 + g), False, vectors)
@@ -410,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 engine = build_engine(half, workdir / f"half{h}")
                 engine.models = with_threshold(fit_models(train, True), thresholds[True], platts[True])
+                engine.span_model = spans.fit_without(titles)
                 own_all += ask_all(engine, [q for a in half for q in a.answerable], True, vectors)
                 off_all += ask_all(
                     engine,
@@ -446,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"wrote bot/models/ranker{suffix}.json and confidence{suffix}.json"
                     f" (threshold {fitted.threshold:.3f})"
                 )
+            spans.final().save(MODELS_DIR / "short_answer.json")
+            print("wrote bot/models/short_answer.json")
     print(f"done in {time.perf_counter() - started:.0f} s")
     return 0
 

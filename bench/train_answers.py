@@ -5,19 +5,21 @@ Data: the 27 Wikipedia articles of ``shared/eval/squad2-dev-8.json`` and ``squad
 paragraph is split with the index's own splitter (``bot.text.split_sentences``) and the sentence
 that holds the annotators' answer (by its offset) is the *gold sentence*; its candidates
 (``bot.short_answer.candidates``) are labelled right when one holds an annotator's answer and is
-at most 3x its length. The model is a conditional logit over each sentence's candidates
-(L2-regularised, fitted with scipy's L-BFGS; deterministic).
+at most 3x its length. The model is boosted trees (scikit-learn's HistGradientBoostingClassifier,
+flattened by ``bot.learned.TreeModel``) on each candidate's dense row (``bot.short_answer.dense_row``),
+fitted on every right candidate and up to NEGATIVES wrong ones per question (deterministic).
 
-Every figure is cross-validated by whole article: 5 folds of articles (fixed assignment), a model
-fitted on 4/5 of the articles answers the questions of the others. The metric is the issue's: the
-short answer holds an annotator's answer (case-insensitive, curly quotes and dashes folded) and is
-at most 3x its length in characters. Reported on the gold sentence, for today's
-``bot.answers.extract`` on the same sentences (the baseline), and end to end (the engine's chosen
-sentence; a declined question is a miss).
+Every figure is cross-validated by whole article, with ``bench.train``'s groups: article i (in
+file order) is in fold i mod 6; a model fitted on the other folds' articles answers a fold's
+questions. The metric is the issue's: the short answer holds an annotator's answer
+(case-insensitive, curly quotes and dashes folded) and is at most 3x its length in characters.
+Here it is measured on the gold sentence; end to end (the engine's chosen sentence, a decline is a
+miss) it is ``bench.train``'s "short answer" column, which uses these fold models. The gate (below
+it the clause is the answer) is chosen for each fold on the other folds' out-of-fold answers.
 
-    .venv/bin/python -m bench.train_answers                 # CV figures, then fit on all, write the model
-    .venv/bin/python -m bench.train_answers --no-e2e        # skip the engine (faster)
-    .venv/bin/python -m bench.train_answers --misses 30     # print CV misses
+    .venv/bin/python -m bench.train_answers              # cross-validated figures on gold sentences
+    .venv/bin/python -m bench.train_answers --write      # then fit on all 27, write the model
+    .venv/bin/python -m bench.train_answers --misses 30  # print cross-validated misses
 """
 
 from __future__ import annotations
@@ -27,36 +29,40 @@ import logging
 import random
 import re
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from bench.common import norm, pct, shared_dir, table
 from bench.squad import Article, load_squad
 from bot.short_answer import (
+    DEFAULT_GATE,
+    DENSE_NAMES,
     MODEL_PATH,
+    TYPES,
     Context,
     SpanModel,
     candidates,
-    features,
+    dense_row,
+    gate_kind,
     question_class,
+    question_row,
     short_answer,
     tokens_of,
+    wanted,
 )
 from bot.spans import find_spans
 from bot.text import split_sentences
 
 logger = logging.getLogger(__name__)
 
-FOLDS = 5
-L2 = 30.0
-MIN_COUNT = 2
-MAXITER = 300
+FOLDS = 6  # bench.train's GROUPS
+SEED = 14
+NEGATIVES = 15  # wrong candidates per example the trees are fitted on
+TREES = {"max_iter": 100, "learning_rate": 0.15, "max_leaf_nodes": 31, "min_samples_leaf": 20}
 DATA_FILES = ("squad2-dev-8.json", "squad2-dev-19.json")
 TARGET_GOLD = 0.55
 TARGET_E2E = 0.40
@@ -68,6 +74,14 @@ def holds(short: str | None, answers: Sequence[str]) -> bool:
         return False
     s = norm(short)
     return any(a.strip() and norm(a) in s and len(s) <= 3 * len(norm(a)) for a in answers)
+
+
+def contains(text: str | None, answers: Sequence[str]) -> bool:
+    """``text`` holds an annotator's answer, at any length (the answer is not wrong)."""
+    if not text:
+        return False
+    s = norm(text)
+    return any(a.strip() and norm(a) in s for a in answers)
 
 
 @dataclass(frozen=True)
@@ -114,77 +128,63 @@ def examples_of(article: Article) -> list[Example]:
 
 @dataclass
 class Rows:
-    """Each example's candidates' feature names and labels."""
+    """Every example's candidates as dense rows (``x``), whether each holds the answer (``y``) and
+    the example each belongs to (``example``)."""
 
-    names: list[list[list[str]]]
-    labels: list[list[bool]]
+    x: np.ndarray
+    y: np.ndarray
+    example: np.ndarray
 
 
 def rows_of(examples: Sequence[Example]) -> Rows:
-    names, labels = [], []
-    for ex in examples:
+    x, y, example = [], [], []
+    for e, ex in enumerate(examples):
         tokens = tokens_of(ex.sentence)
         ctx = Context(question_class(ex.question), tokens)
-        cands = candidates(ex.sentence, tokens, ex.spans)
-        names.append([features(ctx, c) for c in cands])
-        labels.append([holds(ex.sentence[c.start : c.end], ex.answers) for c in cands])
-    return Rows(names, labels)
+        question = question_row(ctx.qc, ctx)
+        for c in candidates(ex.sentence, tokens, ex.spans):
+            x.append(dense_row(ctx, c, question))
+            y.append(holds(ex.sentence[c.start : c.end], ex.answers))
+            example.append(e)
+    return Rows(np.array(x, dtype=np.float32), np.array(y, dtype=bool), np.array(example))
 
 
-def fit(rows: Rows, l2: float = L2, min_count: int = MIN_COUNT) -> SpanModel:
-    """A conditional logit over each example's candidates: maximise the probability of its right ones."""
-    from scipy import sparse
-    from scipy.optimize import minimize
+def fit(rows: Rows, keep: np.ndarray | None = None, gate: float = DEFAULT_GATE) -> SpanModel:
+    """Boosted trees on the candidates of the examples in ``keep`` (a mask over examples) that have
+    a right candidate: all right ones and up to NEGATIVES wrong ones each (a fixed random sample)."""
+    from bot.learned import TreeModel
 
-    counts: dict[str, int] = defaultdict(int)
-    groups = [(n, lab) for n, lab in zip(rows.names, rows.labels, strict=True) if any(lab) and not all(lab)]
-    for names, _ in groups:
-        for cand in names:
-            for f in set(cand):
-                counts[f] += 1
-    vocab = {f: i for i, f in enumerate(sorted(f for f, c in counts.items() if c >= min_count))}
-    data, indices, indptr, positive, group_of = [], [], [0], [], []
-    for g, (names, labels) in enumerate(groups):
-        for cand, label in zip(names, labels, strict=True):
-            ids = sorted({vocab[f] for f in cand if f in vocab})
-            indices.extend(ids)
-            data.extend([1.0] * len(ids))
-            indptr.append(len(indices))
-            positive.append(label)
-            group_of.append(g)
-    x = sparse.csr_matrix((data, indices, indptr), shape=(len(positive), len(vocab)))
-    xt = x.T.tocsr()
-    pos = np.array(positive, dtype=bool)
-    grp = np.array(group_of)
-    n_groups = len(groups)
-
-    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
-        s = x @ w
-        top = np.full(n_groups, -np.inf)
-        np.maximum.at(top, grp, s)
-        e = np.exp(s - top[grp])
-        z_all = np.bincount(grp, weights=e, minlength=n_groups)
-        z_pos = np.bincount(grp, weights=e * pos, minlength=n_groups)
-        loss = float(np.sum(np.log(z_all) - np.log(z_pos))) + 0.5 * l2 * float(w @ w)
-        p_all = e / z_all[grp]
-        p_pos = np.where(pos, e / z_pos[grp], 0.0)
-        grad = xt @ (p_all - p_pos) + l2 * w
-        return loss, grad
-
-    result = minimize(
-        objective, np.zeros(len(vocab)), jac=True, method="L-BFGS-B", options={"maxiter": MAXITER}
+    n_examples = int(rows.example.max()) + 1
+    use = np.bincount(rows.example, weights=rows.y, minlength=n_examples) > 0
+    if keep is not None:
+        use &= keep
+    rng = np.random.default_rng(SEED)
+    order = rng.permutation(len(rows.y))
+    # A candidate is kept if it is right, or among the first NEGATIVES wrong ones of its example in
+    # a random order.
+    wrong_seen = np.zeros(n_examples, dtype=np.int64)
+    taken = np.zeros(len(rows.y), dtype=bool)
+    for i in order:
+        e = rows.example[i]
+        if not use[e]:
+            continue
+        if rows.y[i]:
+            taken[i] = True
+        elif wrong_seen[e] < NEGATIVES:
+            wrong_seen[e] += 1
+            taken[i] = True
+    # The candidate being of the type the question asks for never counts against it.
+    monotonic = [1 if n in ("type_match", "type_match_first") else 0 for n in DENSE_NAMES]
+    trees = TreeModel.fit(
+        rows.x[taken], rows.y[taken].astype(int), DENSE_NAMES, monotonic_cst=monotonic, **TREES
     )
-    names_by_id = sorted(vocab, key=vocab.get)
-    weights = {names_by_id[i]: float(v) for i, v in enumerate(result.x) if abs(v) > 1e-6}
-    logger.info("fit: %d groups, %d features, loss %.1f", n_groups, len(vocab), result.fun)
-    return SpanModel(weights)
+    logger.info("fit: %d examples, %d rows", int(use.sum()), int(taken.sum()))
+    return SpanModel(trees, gate)
 
 
 def fold_of(articles: Sequence[str]) -> dict[str, int]:
-    """A fixed assignment of articles to folds (sorted titles, shuffled with a fixed seed)."""
-    titles = sorted(articles)
-    random.Random(14).shuffle(titles)
-    return {t: i % FOLDS for i, t in enumerate(titles)}
+    """Article i (in file order) is in fold i mod FOLDS: the groups of ``bench.train``."""
+    return {t: i % FOLDS for i, t in enumerate(articles)}
 
 
 def breakdown(results: Sequence[tuple[Example, bool]]) -> dict[str, tuple[int, float]]:
@@ -199,145 +199,261 @@ def load_articles() -> list[Article]:
     return [a for name in DATA_FILES for a in load_squad(shared_dir() / "eval" / name)]
 
 
+# What a clause that holds the annotator's answer (but is longer than 3x it) is worth when the gates
+# are chosen, against 1 for a right answer of at most 3x its length; a wrong answer is worth 0.
+CLAUSE_CREDIT = 0.75
+# Which type filters (bot.short_answer.TYPES) the models use: "all", or "cv": those that do not lower
+# the span's figure out of fold on SQuAD (there the person, place and date filters cost 2-10 points
+# in their kinds; on the seed articles they are what gets "who" and "where" right).
+FILTERS = "all"
+CREDITS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass
+class Fitted:
+    """The selector's cross-validation: a model per fold, its filters and gates, and the out-of-fold
+    answers."""
+
+    examples: list[Example]
+    rows: Rows
+    folds: dict[str, int]
+    models: dict[int, SpanModel]
+    # Per example, out of fold, without [0] and with [1] the type filter: the best span's
+    # confidence, whether it is right (at most 3x the answer), whether it holds the answer at all.
+    confidence: np.ndarray
+    span_hit: np.ndarray
+    span_in: np.ndarray
+    # The clause (the fallback): right, holds the answer.
+    clause_hit: np.ndarray
+    clause_in: np.ndarray
+    types: np.ndarray  # per example, the type the question asks for (bot.short_answer.wanted)
+    gate_kinds: np.ndarray  # per example, bot.short_answer.gate_kind
+    credit: float = CLAUSE_CREDIT
+    how: str = FILTERS
+
+    def filters(self, use: np.ndarray) -> tuple[str, ...]:
+        """Every type (FILTERS "all"), or those whose filter does not lower the span's figure on the
+        examples in ``use`` ("cv")."""
+        if self.how == "all":
+            return TYPES
+        return tuple(
+            t
+            for t in TYPES
+            if (m := use & (self.types == t)).any()
+            and self.span_hit[1][m].mean() >= self.span_hit[0][m].mean()
+        )
+
+    def spans(self, types: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per example with these filters: the span's confidence, whether it is right, holds the answer."""
+        on = np.isin(self.types, types).astype(int)
+        pick = np.arange(len(self.examples))
+        return self.confidence[on, pick], self.span_hit[on, pick], self.span_in[on, pick]
+
+    def answers(
+        self, types: tuple[str, ...], gate: float, gates: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per example, whether the answer with these filters and gates is right, and holds the answer."""
+        confidence, hit, inside = self.spans(types)
+        span = confidence >= np.array([gates.get(k, gate) for k in self.gate_kinds])
+        return np.where(span, hit, self.clause_hit), np.where(span, inside, self.clause_in)
+
+    def choose(self, without: set[str] = frozenset()) -> tuple[tuple[str, ...], float, dict[str, float]]:
+        """The filters, then the gate over all questions and for each gate kind, chosen on the examples
+        of the articles not in ``without``: each gate is worth most out of fold (a right answer 1, a
+        clause that holds the answer ``credit``)."""
+        use = np.array([ex.article not in without for ex in self.examples])
+        types = self.filters(use)
+        confidence, hit, inside = self.spans(types)
+
+        def value(gate: float, mask: np.ndarray) -> float:
+            span = confidence[mask] >= gate
+            right = np.where(span, hit[mask], self.clause_hit[mask])
+            holds_it = np.where(span, inside[mask], self.clause_in[mask])
+            return float((right + self.credit * (holds_it & ~right)).mean())
+
+        def best(mask: np.ndarray) -> float:
+            return max(GATES, key=lambda g: (value(g, mask) + 1e-9 * (g == DEFAULT_GATE), -g))
+
+        kinds = sorted(set(self.gate_kinds))
+        gates = {k: best(use & (self.gate_kinds == k)) for k in kinds if (use & (self.gate_kinds == k)).any()}
+        return types, best(use), gates
+
+    def fit_without(self, titles: set[str]) -> SpanModel:
+        """A model fitted on every article but ``titles``, with filters and gates chosen without them."""
+        keep = np.array([ex.article not in titles for ex in self.examples])
+        types, gate, gates = self.choose(titles)
+        model = fit(self.rows, keep, gate)
+        model.types, model.gates = types, gates
+        return model
+
+    def final(self) -> SpanModel:
+        """The shipped model: fitted on every article, filters and gates chosen on all out-of-fold answers."""
+        types, gate, gates = self.choose()
+        model = fit(self.rows, None, gate)
+        model.types, model.gates = types, gates
+        model.meta = {
+            "data": "SQuAD 2.0 dev, 27 articles of shared/eval (CC BY-SA 4.0)",
+            "examples": len(self.examples),
+            "trees": TREES,
+            "negatives": NEGATIVES,
+            "clause_credit": self.credit,
+            "filters": self.how,
+            "cv_gold_sentence": round(float(self.answers(types, gate, gates)[0].mean()), 4),
+            "trained_by": "python -m bench.train_answers --write (or make train)",
+        }
+        return model
+
+
+GATES = tuple(round(0.05 * i, 2) for i in range(19))
+
+
+def cross_validate(
+    articles: Sequence[Article], credit: float = CLAUSE_CREDIT, filters: str = FILTERS
+) -> Fitted:
+    """Fit a model per fold of articles and answer the held-out fold's gold sentences with it, with
+    and without the type filter; then choose each fold's filters and gates on the other folds."""
+    folds = fold_of([a.title for a in articles])
+    examples = [ex for a in articles for ex in examples_of(a)]
+    rows = rows_of(examples)
+    fold = np.array([folds[ex.article] for ex in examples])
+    models: dict[int, SpanModel] = {}
+    n = len(examples)
+    confidence = np.zeros((2, n))
+    span_hit = np.zeros((2, n), dtype=bool)
+    span_in = np.zeros((2, n), dtype=bool)
+    clause_hit = np.zeros(n, dtype=bool)
+    clause_in = np.zeros(n, dtype=bool)
+    for k in range(FOLDS):
+        model = models[k] = fit(rows, fold != k)
+        never = SpanModel(model.trees, gate=2.0, types=())  # always the clause instead of a span
+        for i in np.flatnonzero(fold == k):
+            ex = examples[i]
+            for on, types in enumerate(((), TYPES)):
+                got = short_answer(
+                    ex.question, ex.sentence, ex.spans, model=SpanModel(model.trees, 0.0, types=types)
+                )
+                confidence[on, i] = got.confidence if got.kind == "span" else 1.0
+                span_hit[on, i] = holds(got.text, ex.answers)
+                span_in[on, i] = contains(got.text, ex.answers)
+            clause = short_answer(ex.question, ex.sentence, ex.spans, model=never)
+            clause_hit[i] = holds(clause.text, ex.answers)
+            clause_in[i] = contains(clause.text, ex.answers)
+    qcs = [question_class(ex.question) for ex in examples]
+    fitted = Fitted(
+        examples,
+        rows,
+        folds,
+        models,
+        confidence,
+        span_hit,
+        span_in,
+        clause_hit,
+        clause_in,
+        np.array([wanted(qc)[0] for qc in qcs]),
+        np.array([gate_kind(qc) for qc in qcs]),
+        credit,
+        filters,
+    )
+    for k in range(FOLDS):
+        models[k].types, models[k].gate, models[k].gates = fitted.choose(
+            {t for t, f in folds.items() if f == k}
+        )
+    return fitted
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-e2e", action="store_true", help="skip the baseline and end-to-end (no engine)")
-    parser.add_argument("--no-save", action="store_true", help="do not write the model file")
+    parser.add_argument("--write", action="store_true", help="fit on all articles and write the model")
     parser.add_argument("--misses", type=int, default=0, help="print N cross-validated misses")
-    parser.add_argument("--l2", type=float, default=L2)
+    parser.add_argument("--filters", choices=("all", "cv"), default=FILTERS, help="which type filters")
+    parser.add_argument(
+        "--credit",
+        type=float,
+        default=CLAUSE_CREDIT,
+        help="a clause that holds the answer, when choosing gates",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
 
     articles = load_articles()
-    folds = fold_of([a.title for a in articles])
-    examples = [ex for a in articles for ex in examples_of(a)]
-    rows = rows_of(examples)
-    reachable = sum(any(lab) for lab in rows.labels) / len(examples)
+    fitted = cross_validate(articles, args.credit, args.filters)
+    examples = fitted.examples
+    reachable = np.bincount(fitted.rows.example, weights=fitted.rows.y, minlength=len(examples)) > 0
     n_questions = sum(len(a.answerable) for a in articles)
     print(
         f"{len(articles)} articles, {n_questions} answerable questions, {len(examples)} with the answer "
-        f"inside one sentence; a candidate holds the answer for {pct(reachable)} of those"
+        f"inside one sentence; a candidate holds the answer for {pct(reachable.mean())} of those"
     )
+    fold = np.array([fitted.folds[ex.article] for ex in examples])
 
-    models: dict[int, SpanModel] = {}
-    cv: list[tuple[Example, bool, str, str]] = []
+    def out_of_fold(credit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each example answered with its fold's filters (span, and span + gates for ``credit``)."""
+        saved, fitted.credit = fitted.credit, credit
+        span, gated, span_in, gated_in = (np.zeros(len(examples), dtype=bool) for _ in range(4))
+        for k in range(FOLDS):
+            types, gate, gates = fitted.choose({t for t, f in fitted.folds.items() if f == k})
+            at = fold == k
+            _, hit, inside = fitted.spans(types)
+            span[at], span_in[at] = hit[at], inside[at]
+            right, holds_it = fitted.answers(types, gate, gates)
+            gated[at], gated_in[at] = right[at], holds_it[at]
+        fitted.credit = saved
+        return span, gated, span_in, gated_in
+
+    span, gated, span_in, gated_in = out_of_fold(fitted.credit)
+    print(
+        f"gold sentence, cross-validated ({FOLDS} folds of articles): selector without type filters "
+        f"{pct(fitted.span_hit[0].mean())}, with {pct(fitted.span_hit[1].mean())}, with the filters "
+        f"chosen {pct(span.mean())}, and its gates {pct(gated.mean())}; the answer holds the annotator's "
+        f"at any length: {pct(span_in.mean())}, with its gates {pct(gated_in.mean())}"
+    )
     for k in range(FOLDS):
-        train = [i for i, ex in enumerate(examples) if folds[ex.article] != k]
-        model = fit(Rows([rows.names[i] for i in train], [rows.labels[i] for i in train]), l2=args.l2)
-        models[k] = model
-        for ex in examples:
-            if folds[ex.article] == k:
-                got = short_answer(ex.question, ex.sentence, ex.spans, model=model)
-                cv.append((ex, holds(got.text, ex.answers), got.text, got.kind))
-    gold = breakdown([(ex, hit) for ex, hit, _, _ in cv])
-
-    kinds = list(gold)
-    fallback = sum(kind == "clause" for _, _, _, kind in cv) / len(cv)
-    print(f"gold sentence, cross-validated: {pct(gold['all'][1])} (clause fallback {pct(fallback)})")
-    if args.misses:
-        misses = [(ex, text) for ex, hit, text, _ in cv if not hit]
-        random.Random(3).shuffle(misses)
-        for ex, text in misses[: args.misses]:
-            print(f"- Q: {ex.question}\n  gold: {' | '.join(dict.fromkeys(ex.answers))}\n  got:  {text}")
-            print(f"  in:   {ex.sentence}")
-
-    if not args.no_save:
-        model = fit(rows, l2=args.l2)
-        model = SpanModel(
-            model.weights,
-            model.threshold,
-            {
-                "data": "SQuAD 2.0 dev, 27 articles of shared/eval (CC BY-SA 4.0)",
-                "examples": len(examples),
-                "l2": args.l2,
-                "cv_gold_sentence": round(gold["all"][1], 4),
-                "trained_by": "python -m bench.train_answers",
-            },
+        model = fitted.models[k]
+        print(
+            f"  fold {k}: filters {', '.join(model.types) or '-'}; gates: all {model.gate:.2f}, "
+            + ", ".join(f"{q} {g:.2f}" for q, g in model.gates.items())
         )
-        model.save(MODEL_PATH)
-        print(f"model: {len(model.weights)} weights -> {MODEL_PATH}")
-
-    columns = {"gold sentence (CV)": gold}
-    if not args.no_e2e:
-        baseline, e2e, engine_e2e = engine_figures(articles, examples, models, folds)
-        columns = {
-            "baseline extract, gold": baseline,
-            "gold sentence (CV)": gold,
-            "engine answer, e2e": engine_e2e,
-            "end to end (CV)": e2e,
-        }
+    columns = {
+        "clause only": breakdown(list(zip(examples, fitted.clause_hit, strict=True))),
+        "no filter": breakdown(list(zip(examples, fitted.span_hit[0], strict=True))),
+        "all filters": breakdown(list(zip(examples, fitted.span_hit[1], strict=True))),
+        "selector": breakdown(list(zip(examples, span, strict=True))),
+        "+ gates": breakdown(list(zip(examples, gated, strict=True))),
+        "any length: selector": breakdown(list(zip(examples, span_in, strict=True))),
+        "any length: + gates": breakdown(list(zip(examples, gated_in, strict=True))),
+    }
+    first = columns["selector"]
     print(
         table(
-            [(k, gold[k][0], *(pct(c[k][1]) if k in c else "-" for c in columns.values())) for k in kinds],
-            ("question kind", "n", *columns),
+            [(k, first[k][0], *(pct(c[k][1]) for c in columns.values())) for k in first],
+            ("kind", "n", *columns),
         )
     )
-    print(f"targets: gold sentence >= {pct(TARGET_GOLD, 0)}, end to end >= {pct(TARGET_E2E, 0)}")
+    rows = []
+    for credit in CREDITS:
+        _, right, _, holds_it = out_of_fold(credit)
+        saved, fitted.credit = fitted.credit, credit
+        _, gate, gates = fitted.choose()
+        fitted.credit = saved
+        chosen = f"all {gate:.2f}, " + ", ".join(f"{q} {g:.2f}" for q, g in gates.items())
+        rows.append((credit, pct(right.mean()), pct(holds_it.mean()), chosen))
+    print("the clause's credit when the gates are chosen (out of fold, gold sentence; gates on all):")
+    print(table(rows, ("credit", "right (<= 3x)", "holds the answer", "gates")))
+    if args.misses:
+        misses = [ex for ex, hit in zip(examples, gated, strict=True) if not hit]
+        random.Random(3).shuffle(misses)
+        for ex in misses[: args.misses]:
+            model = fitted.models[fitted.folds[ex.article]]
+            got = short_answer(ex.question, ex.sentence, ex.spans, model=model)
+            print(f"- Q: {ex.question}\n  gold: {' | '.join(dict.fromkeys(ex.answers))}\n  got:  {got.text}")
+            print(f"  in:   {ex.sentence}")
+    if args.write:
+        model = fitted.final()
+        model.save(MODEL_PATH)
+        print(f"model: {len(model.trees.roots)} trees, gate {model.gate:.2f} -> {MODEL_PATH}")
     print(f"({time.perf_counter() - t0:.1f} s)")
     return 0
-
-
-def engine_figures(
-    articles: Sequence[Article],
-    examples: Sequence[Example],
-    models: dict[int, SpanModel],
-    folds: dict[str, int],
-) -> tuple[dict, dict, dict]:
-    """Baseline ``extract`` on the gold sentences; the engine's own short answer and the model's on
-    the engine's chosen sentence (end to end; a decline is a miss)."""
-    from bench.squad import build_factbot
-    from bot.answers import extract, question_type, year_bounds
-    from bot.engine import _hit_weights
-
-    with tempfile.TemporaryDirectory(prefix="factbot-answers-") as tmp:
-        idx = build_factbot(articles, Path(tmp))
-    engine = idx.engine
-    index = engine.index
-    by_quote: dict[tuple[str, str], int] = {}
-    for i, fact in enumerate(idx.facts):
-        by_quote.setdefault((fact.article, fact.quote), i)
-
-    baseline: list[tuple[Example, bool]] = []
-    e2e: list[tuple[Example, bool]] = []
-    engine_e2e: list[tuple[Example, bool]] = []
-    for ex in examples:
-        text = " ".join(ex.question.split())
-        i = by_quote.get((ex.article, ex.sentence))
-        if i is None:
-            # The seed's file name is the article's title; facts carry its stem.
-            i = next((j for j, f in enumerate(idx.facts) if f.quote == ex.sentence), None)
-        if i is not None:
-            kind = question_type(text)
-            query = index.query_terms(text)
-            hits = engine._hits(i, _hit_weights(query))
-            named = engine._named(i, text, kind)
-            if named is not None and named[0] == i:
-                short = named[1]
-            else:
-                short = extract(
-                    index.fact(i),
-                    index.term_positions(i),
-                    hits,
-                    kind,
-                    engine._span_overlap(i, hits),
-                    year_bounds(text),
-                    engine._head_key(text, query),
-                ).text
-            baseline.append((ex, holds(short, ex.answers)))
-        else:
-            baseline.append((ex, False))
-        answer = engine.ask(text)
-        if not answer.answered or not answer.quote:
-            e2e.append((ex, False))
-            engine_e2e.append((ex, False))
-            continue
-        fact = engine.fact(answer.fact_id) if answer.fact_id else None
-        spans = fact.spans if fact is not None else find_spans(answer.quote)
-        got = short_answer(text, answer.quote, spans, model=models[folds[ex.article]])
-        e2e.append((ex, holds(got.text, ex.answers)))
-        engine_e2e.append((ex, holds(answer.answer, ex.answers)))
-    return breakdown(baseline), breakdown(e2e), breakdown(engine_e2e)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ from bot.features import (
 from bot.learned import Model, packaged_model, recalibrated
 from bot.matching import Analyzer, Candidate, FactIndex, Ranked
 from bot.model import Answer, ArticleInfo, Fact, Source
-from bot.short_answer import short_answer
+from bot.short_answer import SpanModel, short_answer
+from bot.short_answer import default_model as default_span_model
 from bot.spans import find_spans
 from bot.text import common_english
 
@@ -47,8 +48,6 @@ SEMANTIC_CANDIDATES = 20
 # product, a few ms); above it, only the facts of the paragraphs the lexical search found.
 SEMANTIC_SCAN_LIMIT = 20_000
 WORD_CACHE_SIZE = 50_000
-# The short-answer selector's span is the answer when it is this sure; else the covering clause.
-SPAN_CONFIDENCE = 0.5
 MAX_QUESTION_CHARS = 500
 CACHE_VERSION = "4"
 
@@ -82,6 +81,9 @@ def models(semantic: bool) -> Models:
 class Engine:
     """Answers questions from a loaded fact index. Safe to share between threads."""
 
+    # The short-answer selector; None: the shipped one (bench.train sets each fold's own).
+    span_model: SpanModel | None = None
+
     def __init__(self, index: FactIndex, titles: dict[str, str], urls: dict[str, str | None]) -> None:
         self._index = index
         self._titles = titles
@@ -106,6 +108,7 @@ class Engine:
             "_paragraph_vectors": None,
             "_term_vectors": None,
             "_word_cache": {},
+            "span_model": None,
             "_term_rows": {},
         }
 
@@ -326,17 +329,26 @@ class Engine:
     def _short_answer(self, question: Question, index: int) -> str:
         """A curator's answer when it holds the kind of thing asked for; else the learned selector's
         span of the quote (a date, an amount, a name, "Yes, ...", a reason, the items of a list)
-        when it is sure enough; else the clause of the quote that covers the question."""
+        when it is sure enough (the model's gate for the question's kind); else the clause of the quote
+        that covers the question."""
         fact = self._index.fact(index)
         kind = question.kind
         if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
             return fact.answer
-        picked = short_answer(question.text, fact.quote, fact.spans)
-        if picked.kind not in ("span", "clause") or picked.confidence >= SPAN_CONFIDENCE:
+        model = self.span_model or default_span_model()
+        picked = short_answer(question.text, fact.quote, fact.spans, model=model)
+        if picked.kind != "clause":
             return picked.text
+        return self.covering_clause(question, index)
+
+    def covering_clause(self, question: Question, index: int) -> str:
+        """The clause of fact ``index`` that covers the question's words (the selector's fallback)."""
         hits = sentence_hits(self._index, index, question.weights)
         overlap = span_overlap(self._index, index, hits)
-        return extract(fact, self._index.term_positions(index), hits, kind, overlap, question.bounds).text
+        fact = self._index.fact(index)
+        return extract(
+            fact, self._index.term_positions(index), hits, question.kind, overlap, question.bounds
+        ).text
 
     def _named(self, index: int, question: str, kind: str | None) -> tuple[int, str] | None:
         """When the question asks what something is called: the fact that names it and the name.

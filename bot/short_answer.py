@@ -8,12 +8,15 @@ confident.
 
 Candidates are generated without a tagger: the typed spans of ``bot.spans``, capitalised runs,
 runs of content words (with their determiner, with "of" phrases, their shorter tails), phrases
-after prepositions, enumerations, reason clauses and clauses. A log-linear model
-(:class:`SpanModel`, weights in ``bot/models/short_answer.json``, trained by
-``python -m bench.train_answers``) scores each from features computed in :func:`features`: the
-question's wh-word, its head noun's WordNet class ("city" -> location), the candidate's kinds,
-its head word's WordNet class, whether its words are the question's, how near it stands to the
-question's words, its length, position, capitals, digits and the word before it.
+after prepositions, enumerations, reason clauses and clauses. Boosted trees (:class:`SpanModel`,
+``bot/models/short_answer.json``, trained by ``python -m bench.train_answers --write``) give each
+the probability that it is the answer, from the dense row of :func:`dense_row` (names in
+``DENSE_NAMES``): the question's wh-word, its head noun's WordNet class ("city" -> location), the
+candidate's kinds, its head word's WordNet class, how many of its words are the question's, how
+far it stands from the question's words, its length, position, capitals, digits and the words
+either side of it. When the question asks for a type (:func:`wanted`: who -> a name, when -> a date,
+how much -> money...) and the sentence has a candidate of it, only those are scored (:func:`typed`).
+Below the model's gate for the question's kind (chosen by cross-validation) the clause is the answer.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ import gzip
 import itertools
 import json
 import logging
-import math
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
+from bot.errors import ModelFileError
+from bot.learned import TreeModel
 from bot.model import Span
 from bot.text import STOP_WORDS, fold, normalize_word
 
@@ -38,11 +43,10 @@ logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
 MODEL_PATH = Path(__file__).parent / "models" / "short_answer.json"
-# Below this probability the best span is not trusted and the clause is the answer.
-DEFAULT_THRESHOLD = 0.05
+# Below this probability the best span is not trusted and the clause is the answer (the shipped
+# model's own gate, chosen by cross-validation, replaces it).
+DEFAULT_GATE = 0.5
 MAX_CLAUSE_WORDS = 28
-# Smaller weights are not saved: they change no answer measurably and keep the model file small.
-MIN_WEIGHT = 0.005
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,8 @@ _LIST_RE = re.compile(
     re.IGNORECASE,
 )
 _WH_RE = re.compile(
-    r"\b(how (?:many|much|long|far|old|large|big|often|tall|high)|how|what|which|who|whom|whose|when"
-    r"|where|why)\b",
+    r"\b(how (?:many|much|long|far|old|large|big|often|tall|high|fast|quickly)|how|what|which|who|whom"
+    r"|whose|when|where|why)\b",
     re.IGNORECASE,
 )
 _HEAD_SKIP = frozenset(
@@ -137,8 +141,12 @@ def _head_noun(after: str) -> str | None:
     """The last noun of the nouns after the wh-word ("what target percentage of" -> percentage)."""
     table = noun_classes()
     run: list[str] = []
-    for raw in after.split()[:8]:
+    raws = after.split()[:8]
+    for at, raw in enumerate(raws):
         word = raw.strip("?,.'\"()").lower()
+        following = raws[at + 1] if at + 1 < len(raws) else ""
+        if run and word.endswith("s") and (following.lower() in _DETERMINERS or following[:1].isupper()):
+            break  # "what article limits Japan's ...", "what threat drives the pact": a verb
         if not run and word in _HEAD_SKIP:
             continue
         if word in STOP_WORDS or not word.isalpha():
@@ -432,28 +440,8 @@ def _reason_end(folded: str, m: re.Match[str]) -> int:
 # -- features ---------------------------------------------------------------------------------------
 
 
-def _bucket(value: float, edges: tuple[float, ...]) -> int:
-    for i, edge in enumerate(edges):
-        if value <= edge:
-            return i
-    return len(edges)
-
-
-def question_atoms(qc: QuestionClass) -> tuple[str, ...]:
-    """The question's side of the features: every candidate atom is also crossed with each of these."""
-    return (
-        "*",
-        f"wh={qc.wh}",
-        f"q={qc.wh}/{qc.head_class or '-'}",
-        f"pl={qc.plural or qc.wants_list}",
-        f"pre={qc.before}/{qc.head_class or '-'}",
-    )
-
-
 WINDOW = 6  # tokens either side in which question words are counted
 _CLAUSE_MARKS = frozenset(",;:()–—")
-_LENGTH_BUCKET = [_bucket(n, (1, 2, 3, 5, 8, 14)) for n in range(16)]
-_DIST_BUCKET = [_bucket(n, (1, 2, 3, 5, 9)) for n in range(10)]
 
 
 class Context:
@@ -466,25 +454,21 @@ class Context:
         "head_at",
         "head_class",
         "hits",
-        "next_tag",
-        "prev_tag",
         "qc",
         "qword",
+        "tiers",
         "tokens",
     )
 
     def __init__(self, qc: QuestionClass, tokens: list[Token]) -> None:
         self.qc = qc
         self.tokens = tokens
+        self.tiers = wanted(qc)[1]
         stems = qc.stems
         self.qword = [not t.stop and t.stem in stems for t in tokens]
         self.hits = [i for i, q in enumerate(self.qword) if q]
         self.head_at = [i for i in self.hits if tokens[i].stem == qc.head_stem] if qc.head_stem else []
         self.head_class = [_token_class(t) for t in tokens]
-        tags = [_tag(t, q) for t, q in zip(tokens, self.qword, strict=True)]
-        # The tag of the word before / after each token ("^" and "$" at the ends).
-        self.prev_tag = ["^", *tags[:-1]]
-        self.next_tag = [*tags[1:], "$"]
         # Question words before each position (cum[i]: among tokens[:i]), and each token's clause.
         self.cum = list(itertools.accumulate(self.qword, initial=0))
         clause = 0
@@ -498,34 +482,19 @@ class Context:
             self.clause_hits[self.clause[h]] += 1
 
 
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred "
+    "hundreds thousand thousands million millions billion billions dozen dozens twice thrice half "
+    "several few".split()
+)
+
+
 def _token_class(t: Token) -> str:
     if not t.word:
         return "-"
-    if t.text[0].isdigit():
+    if t.text[0].isdigit() or t.lower in _NUMBER_WORDS:
         return "CD"
     return noun_class(t.lower) or ("NNP" if t.text[0].isupper() else "-")
-
-
-def _tag(t: Token, in_question: bool) -> str:
-    """A token as context: itself when a function word or punctuation, else its kind of word."""
-    if not t.word or t.lower in STOP_WORDS:
-        return t.lower
-    return "QW" if in_question else ("C" if t.text[0].isupper() else "W")
-
-
-def _head_distance(head_at: list[int], first: int, last: int) -> str:
-    """Where the question's head noun stands from the candidate: in it, just before, just after..."""
-    if not head_at:
-        return "none"
-    best = "far"
-    for h in head_at:
-        if first <= h <= last:
-            return "in"
-        if first - 3 <= h < first:
-            best = "before"
-        elif last < h <= last + 3 and best == "far":
-            best = "after"
-    return best
 
 
 _FAMILIES = {
@@ -542,12 +511,15 @@ _FAMILIES = {
 _CLASS_FAMILIES = {"location": "place", "person": "person", "time": "date", "group": "org", "CD": "number"}
 
 
-def _family(kinds: list[str], head_cls: str) -> str:
-    """What a candidate is, coarsely: a typed span's family, else its head word's class's."""
+def _family(kinds: list[str], head_cls: str, first_cls: str = "-") -> str:
+    """What a candidate is, coarsely: a typed span's family, else its head word's class's (a number
+    when it opens with one: "three ships")."""
     for kind in kinds:
         family = _FAMILIES.get(kind)
         if family is not None:
             return family
+    if first_cls == "CD":
+        return "number"
     return _CLASS_FAMILIES.get(head_cls, "cap" if "cap" in kinds else "-")
 
 
@@ -567,161 +539,341 @@ def _head_of(ctx: Context, cand: Candidate) -> int:
     return cand.last
 
 
-def candidate_atoms(ctx: Context, cand: Candidate) -> list[str]:
-    """The candidate's side of the features."""
+# Head nouns that ask for a place's name though WordNet files them under groups ("which country").
+_PLACE_HEADS = frozenset("country countries nation nations".split())
+_NAMED = frozenset({"person", "org", "name", "place"})
+_MONEY_WORDS = frozenset(
+    normalize_word(w)
+    for w in "spend spent spends spending cost costs costed pay paid pays budget budgets worth price priced "
+    "fund funds funded funding earn earned earns revenue revenues sell sold buy bought dollars money".split()
+)
+_CHANGE_HEADS = frozenset("percentage percent share rate proportion fraction growth".split())
+
+
+def wanted(qc: QuestionClass) -> tuple[str, tuple[frozenset[str], ...]]:
+    """The type the question asks for and the candidate families that can be it, most specific
+    first; ("", ()) when any can.
+
+    Each entry is a set of families; :func:`typed` keeps the candidates of the first set the sentence
+    has. "Who" wants a named person, organisation or place (else a capitalised run), "when" a date,
+    "where" and "which city/country" a place, "how many/much" a number (an amount of money when the
+    question is about spending, a percentage when it asks how fast or by how much), "which group" a name.
+    """
+    if qc.yes_no or qc.wants_list:
+        return "", ()
+    if qc.wh in ("who", "whom", "whose") or qc.head_class == "person":
+        return "person", (_NAMED, frozenset({"cap"}))
+    if qc.wh == "when" or qc.head_class == "time":
+        return "date", (frozenset({"date"}),)
+    if qc.wh == "where" or qc.head_class == "location" or qc.head in _PLACE_HEADS:
+        return "place", (frozenset({"place"}),)
+    if (
+        qc.wh in ("how fast", "how quickly")
+        or qc.head in _CHANGE_HEADS
+        or (qc.wh == "how much" and qc.before == "by")
+    ):
+        return "percent", (frozenset({"percent"}), frozenset({"number"}))
+    if qc.wh == "how much" and qc.stems & _MONEY_WORDS:
+        return "money", (frozenset({"money"}), frozenset({"number"}))
+    if qc.wh.startswith("how ") and qc.wh != "how":
+        return "number", (frozenset({"number"}),)
+    if qc.head_class == "group":
+        return "group", (frozenset({"org", "place", "name"}), frozenset({"cap"}))
+    return "", ()
+
+
+# The types :func:`wanted` knows (a model lists those whose filter held up out of fold).
+TYPES = ("person", "date", "place", "percent", "money", "number", "group")
+
+
+def _type_match(tiers: tuple[frozenset[str], ...], kinds: list[str], family: str) -> int:
+    """2 when the candidate is of the first type the question asks for, 1 of a later one, else 0."""
+    fine = "percent" if "t:percent" in kinds else "money" if "t:money" in kinds else family
+    for at, tier in enumerate(tiers):
+        if family in tier or fine in tier:
+            return 2 if at == 0 else 1
+    return 0
+
+
+def typed(
+    ctx: Context, cands: list[Candidate], types: frozenset[str] | tuple[str, ...] = TYPES
+) -> list[Candidate]:
+    """The candidates of the type the question asks for (:func:`wanted`), when it is one of ``types``
+    and the sentence has any; else all of them."""
+    kind, tiers = wanted(ctx.qc)
+    if kind not in types or not cands:
+        return cands
+    families = []
+    for c in cands:
+        family = _family(c.kinds, ctx.head_class[_head_of(ctx, c)], ctx.head_class[c.first])
+        fine = "percent" if "t:percent" in c.kinds else "money" if "t:money" in c.kinds else family
+        families.append((family, fine))
+    # A candidate made mostly of the question's words ("the Harbourvale Lantern Festival" for "who
+    # founded the lantern festival") is what the question is about, not its answer.
+    fresh = []
+    for c in cands:
+        content = [i for i in range(c.first, c.last + 1) if not ctx.tokens[i].stop]
+        fresh.append(2 * sum(ctx.qword[i] for i in content) <= len(content))
+    for tier in tiers:
+        kept = [
+            c
+            for c, (family, fine), new in zip(cands, families, fresh, strict=True)
+            if new and (family in tier or fine in tier)
+        ]
+        if kept:
+            return kept
+    return cands
+
+
+_WH = (
+    "none", "yesno", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "how many",
+    "how much", "how long", "how far", "how old", "how large", "how big", "how often", "how tall", "how high",
+    "how fast", "how quickly",
+)  # fmt: skip
+_CLASSES = (
+    "person", "artifact", "animal", "act", "plant", "communication", "attribute", "state", "location",
+    "substance", "cognition", "food", "group", "body", "quantity", "object", "event", "process", "time",
+    "feeling", "possession", "phenomenon", "relation", "shape", "CD", "NNP",
+)  # fmt: skip
+_KINDS = (
+    "t:name", "t:money", "t:percent", "t:date", "t:year", "t:count", "np", "tail", "head", "pp", "np_of",
+    "cap", "clause", "list", "reason",
+)  # fmt: skip
+_QKINDS = ("date", "number", "person", "place", "reason", "other")
+_FAMILY_NAMES = ("date", "number", "person", "place", "org", "name", "cap")
+_QPREPS = ("in", "on", "at", "by", "from", "to", "for", "of", "with", "during", "after", "since")
+_PREV_WORDS = (
+    "^", ",", "(", ":", ";", '"', "-", "the", "a", "an", "of", "in", "on", "at", "by", "from", "to", "for",
+    "with", "as", "and", "or", "is", "was", "are", "were", "be", "been", "than", "during", "after",
+    "before", "since", "into", "between", "about", "his", "her", "its", "their", "that", "which", "who",
+    "called", "named", "known", "titled", "including", "such", "over", "under", "around",
+)  # fmt: skip
+_NEXT_WORDS = (
+    "$", ",", ".", "(", ")", ";", ":", "of", "in", "and", "or", "is", "was", "were", "are", "to", "for",
+    "by", "on", "at", "that", "which", "who", "has", "had", "s", "'s",
+)  # fmt: skip
+_NAMING = frozenset("called named known titled nicknamed dubbed".split())
+
+
+def _names(prefix: str, choices: tuple) -> list[str]:
+    return [f"{prefix}={c}" for c in choices]
+
+
+# The columns of :func:`dense_row`, in order (the question's first, as :func:`question_row` makes them).
+DENSE_NAMES: tuple[str, ...] = (
+    *_names("q.wh", _WH),
+    *_names("q.class", _CLASSES),
+    *_names("q.kind", _QKINDS),
+    *_names("q.before", _QPREPS),
+    "q.has_head", "q.plural", "q.list", "q.words", "q.words_found", "sentence.tokens",
+    *_names("kind", _KINDS),
+    "kind=after_preposition", "kinds", "words", "content_words", "tokens", "question_words_inside",
+    "question_share_inside", "capitals", "capital_share", "numbers", "starts_with_number", "clause_marks",
+    "and_or", "starts_with_determiner", "ends_with_stop_word", "gap_before", "gap_after", "gap",
+    "question_words_left", "question_words_right", "question_words_in_clause", "crosses_clause",
+    "question_words_outside", "position", "tokens_before", "tokens_after", "sentence_share",
+    *_names("head.class", _CLASSES),
+    *_names("first.class", _CLASSES),
+    "head.class_is_question's", "head_is_question_head", "gap_to_question_head",
+    *_names("family", _FAMILY_NAMES),
+    "family_clashes", "type_asked", "type_match", "type_match_first",
+    *_names("prev", _PREV_WORDS), "prev=QW", "prev=C", "prev=W",
+    *_names("next", _NEXT_WORDS), "next=QW", "next=C", "next=W",
+    "opens_clause",
+)  # fmt: skip
+
+
+def _one_hot(value: object, choices: tuple) -> list[float]:
+    return [1.0 if value == c else 0.0 for c in choices]
+
+
+def _context_word(t: Token | None, in_question: bool, vocab: tuple[str, ...]) -> list[float]:
+    """A neighbouring token as one-hot: itself when in ``vocab``, else question word / capitalised / other."""
+    if t is None:
+        word = vocab[0]
+    elif t.lower in vocab and (t.stop or t.lower in _NAMING):
+        word = t.lower
+    else:
+        word = "QW" if in_question else ("C" if t.word and t.text[0].isupper() else "W")
+    return [*_one_hot(word, vocab), float(word == "QW"), float(word == "C"), float(word == "W")]
+
+
+def question_row(qc: QuestionClass, ctx: Context) -> list[float]:
+    """The question's side of a dense row (the same for all of one sentence's candidates)."""
+    n_stems = len(qc.stems)
+    present = len({ctx.tokens[h].stem for h in ctx.hits})
+    return [
+        *_one_hot(qc.wh, _WH),
+        *_one_hot(qc.head_class, _CLASSES),
+        *_one_hot(qc.kind, _QKINDS),
+        *_one_hot(qc.before, _QPREPS),
+        float(qc.head is not None),
+        float(qc.plural),
+        float(qc.wants_list),
+        float(n_stems),
+        present / n_stems if n_stems else 0.0,
+        float(len(ctx.tokens)),
+    ]
+
+
+def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[float]:
+    """A candidate's dense features for the trees: the question's, then its own."""
     qc, tokens = ctx.qc, ctx.tokens
     first, last = cand.first, cand.last
-    n_words = n_content = inside = caps = 0
-    digits = False
+    n_words = n_content = inside = caps = digits = commas = coord = 0
     head = first
     for i in range(first, last + 1):
         t = tokens[i]
         if not t.word:
+            commas += t.text in _CLAUSE_MARKS
             continue
         n_words += 1
         if t.text[0].isupper():
             caps += 1
         elif t.text[0].isdigit():
-            digits = True
+            digits += 1
+        if t.lower in ("and", "or"):
+            coord += 1
         if not t.stop:
             n_content += 1
             head = i
             if ctx.qword[i]:
                 inside += 1
-    length = _LENGTH_BUCKET[min(n_words, 15)]
-    overlap = 0 if not n_content else _bucket(inside / n_content, (0.0, 0.49, 0.99))
-    cap = 0 if not caps else (2 if caps == n_words else 1)
+    n = len(tokens)
     hits = ctx.hits
-    if hits:
-        k = bisect_left(hits, first)
-        before = first - hits[k - 1] if k > 0 else 99
-        m = bisect_right(hits, last)
-        after = hits[m] - last if m < len(hits) else 99
-        gap = min(before, after)
-        dist = _DIST_BUCKET[gap] if gap < 10 else (5 if gap < 99 else 8)
-        lr = f"{before <= 3:d}{after <= 3:d}"
-    else:
-        dist, lr = 9, "00"
+    k = bisect_left(hits, first)
+    before = first - hits[k - 1] if k > 0 else 99
+    m = bisect_right(hits, last)
+    after = hits[m] - last if m < len(hits) else 99
+    cum = ctx.cum
     head_cls = ctx.head_class[head]
-    cum, n = ctx.cum, len(tokens)
-    position = _bucket(first / max(1, len(tokens) - 1), (0.0, 0.25, 0.5, 0.75))
-    qhead = qc.head_stem is not None and tokens[head].stem == qc.head_stem
-    atoms = [
-        f"len={length}",
-        f"ov={overlap}",
-        f"cap={cap}",
-        f"dig={digits:d}",
-        f"dist={dist}",
-        f"lr={lr}",
-        f"prev={ctx.prev_tag[first]}",
-        f"next={ctx.next_tag[last]}",
-        f"pos={position}",
-        f"hc={head_cls}",
-        f"qhc={qc.head_class}&hc={head_cls}",
-        f"qhead={qhead:d}",
-        f"det={tokens[first].lower in _DETERMINERS:d}",
-        f"ov={overlap}&dist={dist}",
-        f"n={len(cand.kinds)}",
-        f"wl={min(3, cum[first] - cum[max(0, first - WINDOW)])}",
-        f"wr={min(3, cum[min(n, last + 1 + WINDOW)] - cum[last + 1])}",
-        f"cl={min(3, ctx.clause_hits[ctx.clause[first]] - inside)}&ov={overlap}",
-        f"hc={head_cls}&prev={ctx.prev_tag[first]}",
-        f"cap={cap}&prev={ctx.prev_tag[first]}",
-        f"hd={_head_distance(ctx.head_at, first, last)}",
-        f"agree={qc.kind}:{_family(cand.kinds, head_cls)}",
+    first_cls = ctx.head_class[first]
+    family = _family(cand.kinds, head_cls, first_cls)
+    clash = family in _CLASHES.get(qc.kind, ())
+    match = _type_match(ctx.tiers, cand.kinds, family)
+    head_gap = min((abs(h - head) for h in ctx.head_at), default=99)
+    prev_t = tokens[first - 1] if first > 0 else None
+    next_t = tokens[last + 1] if last + 1 < n else None
+    prev_q = first > 0 and ctx.qword[first - 1]
+    next_q = last + 1 < n and ctx.qword[last + 1]
+    kinds = cand.kinds
+    return [
+        *question,
+        *(float(k in kinds) for k in _KINDS),
+        float(any(k.startswith("after:") for k in kinds)),
+        float(len(kinds)),
+        float(n_words),
+        float(n_content),
+        float(last - first + 1),
+        float(inside),
+        inside / n_content if n_content else 1.0,
+        float(caps),
+        caps / n_words if n_words else 0.0,
+        float(digits),
+        float(tokens[first].text[0].isdigit()),
+        float(commas),
+        float(coord),
+        float(tokens[first].lower in _DETERMINERS),
+        float(tokens[last].stop),
+        float(before),
+        float(after),
+        float(min(before, after)),
+        float(cum[first] - cum[max(0, first - WINDOW)]),
+        float(cum[min(n, last + 1 + WINDOW)] - cum[last + 1]),
+        float(ctx.clause_hits[ctx.clause[first]] - inside),
+        float(ctx.clause[first] != ctx.clause[last]),
+        float(len(hits) - inside),
+        first / max(1, n - 1),
+        float(first),
+        float(n - 1 - last),
+        n_words / max(1, n),
+        *_one_hot(head_cls, _CLASSES),
+        *_one_hot(first_cls, _CLASSES),
+        float(head_cls == qc.head_class),
+        float(qc.head_stem is not None and tokens[head].stem == qc.head_stem),
+        float(head_gap),
+        *_one_hot(family, _FAMILY_NAMES),
+        float(clash),
+        float(bool(ctx.tiers)),
+        float(match > 0),
+        float(match == 2),
+        *_context_word(prev_t, prev_q, _PREV_WORDS),
+        *_context_word(next_t, next_q, _NEXT_WORDS),
+        float(first == 0 or (prev_t is not None and prev_t.text in _CLAUSE_MARKS)),
     ]
-    for kind in cand.kinds:
-        atoms += (f"k={kind}", f"k={kind}&ov={overlap}", f"k={kind}&len={length}", f"k={kind}&hc={head_cls}")
-    return atoms
-
-
-def features(ctx: Context, cand: Candidate) -> list[str]:
-    """The names of a candidate's binary features: each question atom crossed with each candidate atom.
-
-    (At run time :class:`SpanModel` sums the same weights per atom without building the names.)
-    """
-    atoms = candidate_atoms(ctx, cand)
-    return [f"{q}|{a}" for q in question_atoms(ctx.qc) for a in atoms]
 
 
 # -- the model --------------------------------------------------------------------------------------
 
 
 class SpanModel:
-    """A log-linear candidate scorer: a weight per feature ("question atom|candidate atom"); a
-    candidate's probability is the softmax of its score over the sentence's candidates."""
+    """Boosted trees over each candidate's :func:`dense_row`: the probability that it is the answer.
+
+    ``gate``: below this probability the best span is not trusted; the caller falls back to a clause.
+    ``gates``: the gate for each question kind (:func:`gate_kind`) that has its own.
+    ``types``: the types of :func:`wanted` whose candidates alone are scored when the sentence has one.
+    """
 
     def __init__(
-        self, weights: dict[str, float], threshold: float = DEFAULT_THRESHOLD, meta: dict | None = None
-    ):
-        self.weights = weights
-        self.threshold = threshold
+        self,
+        trees: TreeModel,
+        gate: float = DEFAULT_GATE,
+        meta: dict | None = None,
+        gates: dict[str, float] | None = None,
+        types: tuple[str, ...] = TYPES,
+    ) -> None:
+        self.trees = trees
+        self.gate = gate
+        self.gates = gates or {}
+        self.types = types
         self.meta = meta or {}
-        self._by_question: dict[str, dict[str, float]] = {}
-        by_question = self._by_question
-        for name, weight in weights.items():
-            q, _, a = name.partition("|")
-            atoms = by_question.get(q)
-            if atoms is None:
-                atoms = by_question[q] = {}
-            atoms[a] = weight
 
-    def scorer(self, qc: QuestionClass) -> Callable[[list[str]], float]:
-        """A function scoring a candidate's atoms for this question (sums cached per atom)."""
-        empty: dict[str, float] = {}
-        t0, t1, t2, t3, t4 = (self._by_question.get(q, empty) for q in question_atoms(qc))
-        memo: dict[str, float] = {}
+    def gate_for(self, qc: QuestionClass) -> float:
+        """The gate for this question's kind (:func:`gate_kind`)."""
+        return self.gates.get(gate_kind(qc), self.gate)
 
-        def score(atoms: list[str]) -> float:
-            total = 0.0
-            for atom in atoms:
-                value = memo.get(atom)
-                if value is None:
-                    value = memo[atom] = (
-                        t0.get(atom, 0.0)
-                        + t1.get(atom, 0.0)
-                        + t2.get(atom, 0.0)
-                        + t3.get(atom, 0.0)
-                        + t4.get(atom, 0.0)
-                    )
-                total += value
-            return total
-
-        return score
-
-    def predict(self, qc: QuestionClass, rows: list[list[str]]) -> list[float]:
-        """Each candidate's probability of being the answer (softmax over ``rows`` of atoms)."""
-        if not rows:
+    def predict(self, ctx: Context, cands: list[Candidate]) -> list[float]:
+        """Each candidate's probability of being the answer."""
+        if not cands:
             return []
-        score = self.scorer(qc)
-        scores = [score(r) for r in rows]
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return [e / total for e in exps]
+        question = question_row(ctx.qc, ctx)
+        rows = np.array([dense_row(ctx, c, question) for c in cands], dtype=np.float64)
+        return self.trees.probability(rows).tolist()
 
     def save(self, path: Path = MODEL_PATH) -> None:
         data = {
-            "format": "factbot-short-answer/1",
-            "threshold": self.threshold,
-            "meta": self.meta,
-            "weights": {k: round(v, 3) for k, v in sorted(self.weights.items()) if abs(v) >= MIN_WEIGHT},
+            "format": "factbot-short-answer/2",
+            "gate": self.gate,
+            "gates": self.gates,
+            "types": list(self.types),
         }
+        data["meta"] = self.meta
+        data["trees"] = self.trees.to_json()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> SpanModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(dict(data["weights"]), float(data.get("threshold", DEFAULT_THRESHOLD)), data.get("meta"))
+        trees = TreeModel.from_json(data["trees"], str(path))
+        if len(trees.names) != len(DENSE_NAMES):
+            raise ModelFileError(f"{path}: {len(trees.names)} features, not {len(DENSE_NAMES)}")
+        gates = {str(k): float(v) for k, v in data.get("gates", {}).items()}
+        types = tuple(str(t) for t in data.get("types", TYPES))
+        return cls(trees, float(data.get("gate", DEFAULT_GATE)), data.get("meta"), gates, types)
 
 
 @cache
 def default_model() -> SpanModel:
     """The shipped model (``bot/models/short_answer.json``)."""
     model = SpanModel.load()
-    logger.info("short-answer model: %d weights", len(model.weights))
+    logger.info("short-answer model: %d trees, gate %.2f", len(model.trees.roots), model.gate)
     return model
+
+
+def gate_kind(qc: QuestionClass) -> str:
+    """The kind a gate is chosen for: the question's kind, "query" for a few words without a wh-word."""
+    return "query" if qc.wh == "none" and not qc.yes_no else qc.kind
 
 
 # -- answers ----------------------------------------------------------------------------------------
@@ -816,24 +968,14 @@ def short_answer(
             listed = _list_text(text)
             same = listed == text
             return ShortAnswer(listed, best.start if same else None, best.end if same else None, "list", 0.9)
-    rows = [candidate_atoms(ctx, c) for c in cands]
-    probs = model.predict(qc, rows)
-    # A candidate of a contradicting type ("1911" for "which city") is out, if any other is left.
-    clash = _CLASHES.get(qc.kind)
-    if clash and probs:
-        kept = [
-            0.0 if _family(c.kinds, ctx.head_class[_head_of(ctx, c)]) in clash else p
-            for c, p in zip(cands, probs, strict=True)
-        ]
-        total = sum(kept)
-        if total > 0:
-            probs = [p / total for p in kept]
+    cands = typed(ctx, cands, model.types)
+    probs = model.predict(ctx, cands)
     if not probs:
         return _clause_answer(quote, tokens, hits, 0.0)
     best_i = max(range(len(probs)), key=lambda i: (probs[i], -cands[i].start))
     best = cands[best_i]
     confidence = probs[best_i]
-    if confidence < model.threshold:
+    if confidence < model.gate_for(qc):
         return _clause_answer(quote, tokens, hits, confidence)
     text = quote[best.start : best.end]
     if "list" in best.kinds and (qc.wants_list or qc.plural):
