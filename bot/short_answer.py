@@ -458,12 +458,13 @@ class Context:
         "qword",
         "tiers",
         "tokens",
+        "wanted",
     )
 
     def __init__(self, qc: QuestionClass, tokens: list[Token]) -> None:
         self.qc = qc
         self.tokens = tokens
-        self.tiers = wanted(qc)[1]
+        self.wanted, self.tiers = wanted(qc)
         stems = qc.stems
         self.qword = [not t.stop and t.stem in stems for t in tokens]
         self.hits = [i for i, q in enumerate(self.qword) if q]
@@ -586,11 +587,16 @@ def wanted(qc: QuestionClass) -> tuple[str, tuple[frozenset[str], ...]]:
 TYPES = ("person", "date", "place", "percent", "money", "number", "group")
 
 
+def _in_tier(tier: frozenset[str], kinds: list[str], family: str) -> bool:
+    """Whether a candidate of ``family`` (a number may be a percentage or money) is of a type in ``tier``."""
+    fine = "percent" if "t:percent" in kinds else "money" if "t:money" in kinds else family
+    return family in tier or fine in tier
+
+
 def _type_match(tiers: tuple[frozenset[str], ...], kinds: list[str], family: str) -> int:
     """2 when the candidate is of the first type the question asks for, 1 of a later one, else 0."""
-    fine = "percent" if "t:percent" in kinds else "money" if "t:money" in kinds else family
     for at, tier in enumerate(tiers):
-        if family in tier or fine in tier:
+        if _in_tier(tier, kinds, family):
             return 2 if at == 0 else 1
     return 0
 
@@ -600,25 +606,20 @@ def typed(
 ) -> list[Candidate]:
     """The candidates of the type the question asks for (:func:`wanted`), when it is one of ``types``
     and the sentence has any; else all of them."""
-    kind, tiers = wanted(ctx.qc)
-    if kind not in types or not cands:
+    if ctx.wanted not in types or not cands:
         return cands
-    families = []
-    for c in cands:
-        family = _family(c.kinds, ctx.head_class[_head_of(ctx, c)], ctx.head_class[c.first])
-        fine = "percent" if "t:percent" in c.kinds else "money" if "t:money" in c.kinds else family
-        families.append((family, fine))
+    families = [_family(c.kinds, ctx.head_class[_head_of(ctx, c)], ctx.head_class[c.first]) for c in cands]
     # A candidate made mostly of the question's words ("the Harbourvale Lantern Festival" for "who
     # founded the lantern festival") is what the question is about, not its answer.
     fresh = []
     for c in cands:
         content = [i for i in range(c.first, c.last + 1) if not ctx.tokens[i].stop]
         fresh.append(2 * sum(ctx.qword[i] for i in content) <= len(content))
-    for tier in tiers:
+    for tier in ctx.tiers:
         kept = [
             c
-            for c, (family, fine), new in zip(cands, families, fresh, strict=True)
-            if new and (family in tier or fine in tier)
+            for c, family, new in zip(cands, families, fresh, strict=True)
+            if new and _in_tier(tier, c.kinds, family)
         ]
         if kept:
             return kept
