@@ -26,15 +26,13 @@ from bot.digest.scheduler import start_digest_scheduler
 from bot.engine import Engine
 from bot.postgres import PostgresDatabase
 from bot.settings import Settings
-from bot.slack.app import build_app
 from bot.slack.blocks import SHARE_ACTION, VOTE_DOWN_ACTION, VOTE_UP_ACTION
-from bot.slack.deps import AnswerEngine, SlackDeps
-from bot.slack.runner import start_socket_mode
+from bot.slack.deps import AnswerEngine
 from tests.slack.conftest import ANSWERABLE
 from tests.support.fake_slack import BOT_USER_ID, Call, FakeSlack
 from tests.support.fake_socket_mode import FakeSocketMode, envelope
 from tests.support.postgres import PostgresServer
-from tests.support.slack_app import RunningApp, running_app, wait_until
+from tests.support.slack_app import RunningApp, running_app, socket_mode_app, wait_until
 from tests.support.slack_requests import block_actions, event_callback, mention_event
 
 FORM = "application/x-www-form-urlencoded"
@@ -205,25 +203,8 @@ def _socket_mode_process(
     fake_slack: FakeSlack, engine: AnswerEngine, database_url: str
 ) -> Iterator[tuple[FakeSocketMode, RunningApp | None]]:
     """One Socket Mode process: its own websocket (to the fake), Bolt app and database connection."""
-    socket = FakeSocketMode().start()
-    fake_slack.socket_url = socket.url
-    settings = Settings(
-        slack_bot_token="xoxb-test", slack_app_token="xapp-1-test", slack_api_url=fake_slack.api_url
-    )
-    database = PostgresDatabase(database_url)
-    executor = ThreadPoolExecutor(max_workers=1)
-    app = build_app(settings, SlackDeps(engine=engine, database=database), listener_executor=executor)
-    handler = start_socket_mode(app, "xapp-1-test")
-    try:
-        socket.wait_connected()
+    with socket_mode_app(fake_slack, engine, PostgresDatabase(database_url)) as socket:
         yield socket, None
-    finally:
-        handler.client.auto_reconnect_enabled = False
-        socket.close()
-        wait_until(lambda: not handler.client.is_connected())
-        handler.close()
-        executor.shutdown(wait=True)
-        database.close()
 
 
 def test_two_socket_mode_processes_answer_an_event_once(

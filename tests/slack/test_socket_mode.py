@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
-from bot.slack.app import build_app
-from bot.slack.deps import AnswerEngine, SlackDeps
-from bot.slack.runner import start_socket_mode
+from bot.slack.deps import AnswerEngine
 from bot.storage import SQLiteDatabase
 from tests.slack.conftest import ANSWERABLE
 from tests.support.fake_slack import BOT_USER_ID, FakeSlack
 from tests.support.fake_socket_mode import FakeSocketMode, envelope
-from tests.support.slack_app import wait_until
+from tests.support.slack_app import socket_mode_app, wait_until
 from tests.support.slack_requests import event_callback, mention_event, slash_command_body
 
 APP_TOKEN = "xapp-1-test"
@@ -25,27 +21,8 @@ APP_TOKEN = "xapp-1-test"
 @pytest.fixture
 def socket_mode(fake_slack: FakeSlack, engine: AnswerEngine, db_path: Path) -> Iterator[FakeSocketMode]:
     """The app connected over Socket Mode to a local websocket server."""
-    socket = FakeSocketMode().start()
-    fake_slack.socket_url = socket.url
-    settings = Settings(
-        slack_bot_token="xoxb-test", slack_app_token=APP_TOKEN, slack_api_url=fake_slack.api_url
-    )
-    database = SQLiteDatabase(db_path)
-    executor = ThreadPoolExecutor(max_workers=1)
-    app = build_app(settings, SlackDeps(engine=engine, database=database), listener_executor=executor)
-    handler = start_socket_mode(app, APP_TOKEN)
-    try:
-        socket.wait_connected()
+    with socket_mode_app(fake_slack, engine, SQLiteDatabase(db_path), APP_TOKEN) as socket:
         yield socket
-    finally:
-        # Server side first (the built-in client's plain-socket read would otherwise wait up to
-        # 3 s), then let the client notice before closing it, so the two never close one socket.
-        handler.client.auto_reconnect_enabled = False
-        socket.close()
-        wait_until(lambda: not handler.client.is_connected())
-        handler.close()
-        executor.shutdown(wait=True)
-        database.close()
 
 
 def test_connects_with_the_app_token(socket_mode: FakeSocketMode, fake_slack: FakeSlack) -> None:

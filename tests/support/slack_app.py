@@ -24,6 +24,7 @@ from bot.slack.http_server import BoltHttpServer, HttpLimits
 from bot.slack.runner import health_check
 from bot.storage import Database, open_database
 from tests.support.fake_slack import FakeSlack
+from tests.support.fake_socket_mode import FakeSocketMode
 from tests.support.slack_requests import SIGNING_SECRET, SlackSender
 
 logger = logging.getLogger(__name__)
@@ -107,3 +108,31 @@ def wait_until(condition: Callable[[], T], timeout: float = 5.0, interval: float
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+@contextmanager
+def socket_mode_app(
+    fake: FakeSlack, engine: AnswerEngine, database: Database, app_token: str = "xapp-1-test"
+) -> Iterator[FakeSocketMode]:
+    """A Bolt app connected over Socket Mode to its own local websocket server; ``database`` is closed
+    when it stops."""
+    from bot.slack.runner import start_socket_mode
+
+    socket = FakeSocketMode().start()
+    fake.socket_url = socket.url
+    settings = Settings(slack_bot_token="xoxb-test", slack_app_token=app_token, slack_api_url=fake.api_url)
+    executor = ThreadPoolExecutor(max_workers=1)
+    app = build_app(settings, SlackDeps(engine=engine, database=database), listener_executor=executor)
+    handler = start_socket_mode(app, app_token)
+    try:
+        socket.wait_connected()
+        yield socket
+    finally:
+        # Server side first (the built-in client's plain-socket read would otherwise wait up to
+        # 3 s), then let the client notice before closing it, so the two never close one socket.
+        handler.client.auto_reconnect_enabled = False
+        socket.close()
+        wait_until(lambda: not handler.client.is_connected())
+        handler.close()
+        executor.shutdown(wait=True)
+        database.close()
