@@ -38,7 +38,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench,bench-numba,train]'
 	$(BIN)/python -m bench.run_all
 
-# Refit the ranker, confidence and short-answer models in bot/models/ on the 27 SQuAD articles in ../shared/eval,
+# Refit the ranker, confidence and short-answer models in bot/engine/models/ on the 27 SQuAD articles in ../shared/eval,
 # printing their cross-validated figures first (about 10 minutes on 2 cores).
 train: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench,train]'

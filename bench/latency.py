@@ -63,7 +63,7 @@ def index_dirs(tmp: Path) -> tuple[Path, Path, str]:
     facts, seeds = REPO / "facts", REPO / "seeds"
     if facts.is_dir() and any(facts.iterdir()):
         return facts, seeds, "committed facts/"
-    from bot import build
+    from bot.engine import build
 
     build.build_index(seeds, tmp / "facts")
     return tmp / "facts", seeds, "facts/ absent: built from seeds/ into a temp dir"
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no questions found (looked in {shared_dir() / 'eval'} and tests/)", file=sys.stderr)
         return 2
     questions = list(dict.fromkeys(e["q"] for e in entries))
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
 
     with tempfile.TemporaryDirectory(prefix="factbot-latency-") as tmp:
         facts, seeds, note = index_dirs(Path(tmp))

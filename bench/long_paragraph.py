@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.articles import load_article
-from bot.build import build_index
+from bot.engine.articles import load_article
+from bot.engine.build import build_index
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (250_000, 1_000_000, 4_000_000)

@@ -8,7 +8,7 @@ Fact vectors are FAKE. Pseudo-word sentences mean nothing to the embedding model
 100,000 of them would take 15+ minutes, so before the first ``Engine.load`` the vector cache
 (``.factbot-cache`` beside ``facts/``) is filled with random unit vectors (seeded by each sentence's
 text). The engine's cosine scan is thus timed at full size, but what it finds is noise; the questions
-are still embedded by the real model (``bot.semantic.embedder()``), so that cost is real. Without the
+are still embedded by the real model (``bot.engine.semantic.embedder()``), so that cost is real. Without the
 model installed the engine runs lexical-only and the output says "semantic off". ``--real-vectors``
 embeds the corpus with the real model instead (slow).
 
@@ -238,7 +238,7 @@ class FakeEmbedder:
     """Random unit vectors, each seeded by its text: stands in for the model on pseudo-word sentences."""
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        from bot.semantic import DIMENSIONS
+        from bot.engine.semantic import DIMENSIONS
 
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         for row, text in enumerate(texts):
@@ -282,7 +282,7 @@ def ask_timings(ask: Callable[[str], str | None], questions: list[list[str]]) ->
 
 
 def child_build(work: Path) -> dict[str, Any]:
-    from bot import build
+    from bot.engine import build
 
     rss0 = current_rss_mb()
     t0 = time.perf_counter()
@@ -292,8 +292,8 @@ def child_build(work: Path) -> dict[str, Any]:
 
 def child_vectors(work: Path) -> dict[str, Any]:
     """Fill the vector cache for every fact: fake vectors, or the real model's with --real-vectors."""
-    from bot.facts import load_facts_files
-    from bot.semantic import VectorCache, embedder
+    from bot.engine.facts import load_facts_files
+    from bot.engine.semantic import VectorCache, embedder
 
     quotes = [f.quote for file in load_facts_files(work / "facts") for f in file.facts if not f.hidden]
     real = (work / "real-vectors").exists()
@@ -307,7 +307,7 @@ def child_vectors(work: Path) -> dict[str, Any]:
 
 def child_load(work: Path) -> dict[str, Any]:
     """``Engine.load`` alone: cold when the caller removed the index cache, else warm."""
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
 
     rss0 = current_rss_mb()
     t0 = time.perf_counter()
@@ -323,7 +323,7 @@ def child_load(work: Path) -> dict[str, Any]:
 
 def child_factbot(work: Path) -> dict[str, Any]:
     """Load (warm), ask every question, then split each question's time into stages."""
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
 
     questions = json.loads((work / "questions.json").read_text())
     rss0 = current_rss_mb()
@@ -368,9 +368,9 @@ def time_stages(engine: Any, questions: list[str]) -> dict[str, float]:
     the question's embedding; the lexical search (analysis, BM25 fields, top 20); the rest of
     ``Engine.candidates`` (cosines, evidence, feature rows); the ranker and confidence model; and the
     rest of ``ask`` with the vector given (the short answer, or a decline's suggestions)."""
-    from bot.engine import LEXICAL_CANDIDATES
-    from bot.features import analyse, confidence_features
-    from bot.semantic import embedder
+    from bot.engine.engine import LEXICAL_CANDIDATES
+    from bot.engine.features import analyse, confidence_features
+    from bot.engine.semantic import embedder
 
     model, index, clock = embedder(), engine.index, time.perf_counter
     assert model is not None
@@ -410,7 +410,7 @@ def time_stages(engine: Any, questions: list[str]) -> dict[str, float]:
 def full_scan_ms(n: int, repeats: int = 50) -> float:
     """Median ms of one (n, d) float32 matrix-vector product: the cosine scan over every fact, which the
     engine does only up to ``SEMANTIC_SCAN_LIMIT`` facts."""
-    from bot.semantic import DIMENSIONS
+    from bot.engine.semantic import DIMENSIONS
 
     rng = np.random.default_rng(0)
     matrix = rng.standard_normal((n, DIMENSIONS), dtype=np.float32)
@@ -426,9 +426,9 @@ def full_scan_ms(n: int, repeats: int = 50) -> float:
 def child_add(work: Path) -> dict[str, Any]:
     """With the article already copied into seeds/: ``build_index`` and ``Engine.load`` (what
     ``factbot build`` does), the new facts embedded by the real model."""
-    from bot import build
-    from bot.engine import Engine
-    from bot.semantic import VectorCache
+    from bot.engine import build
+    from bot.engine.engine import Engine
+    from bot.engine.semantic import VectorCache
 
     before = len(VectorCache(cache_dir(work)))
     t0 = time.perf_counter()

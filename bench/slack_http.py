@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps
@@ -110,7 +110,7 @@ OLD_SERVER_COMMIT = "1d4aedb"
 OLD_SERVER_SCRIPT = """
 import importlib.util, sys
 from pathlib import Path
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps

@@ -172,8 +172,8 @@ class FactBotIndex:
 
 def build_factbot(articles: Sequence[Article], workdir: Path) -> FactBotIndex:
     """Write the seeds, run ``build_index`` and ``Engine.load`` on them."""
-    from bot import build
-    from bot.engine import Engine
+    from bot.engine import build
+    from bot.engine.engine import Engine
 
     seeds, facts = workdir / "seeds", workdir / "facts"
     write_seeds(articles, seeds)

@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bot.digest.store import DigestStore
-from bot.postgres import PostgresDatabase
 from bot.storage import Database, SQLiteDatabase
+from bot.storage.postgres import PostgresDatabase
 from tests.support.postgres import PostgresServer
 
 

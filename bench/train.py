@@ -12,7 +12,7 @@ on what the other groups' indexes gave for the other groups' questions, then the
 the groups, with models fitted on the other half only, asked both halves' questions.
 
     .venv/bin/python -m bench.train              # cross-validate; print and save the figures
-    .venv/bin/python -m bench.train --write      # then fit on all 27 articles and write bot/models/
+    .venv/bin/python -m bench.train --write      # then fit on all 27 articles and write bot/engine/models/
     make train                                   # the same as --write, installing scikit-learn first
 """
 
@@ -37,8 +37,8 @@ import numpy as np
 from bench.common import REPO, contains_any, norm, pct, shared_dir, write_result
 from bench.squad import Article, Question, load_squad, write_seeds
 from bench.train_answers import cross_validate as cross_validate_spans
-from bot.features import FEATURE_NAMES
-from bot.learned import recalibrated
+from bot.engine.features import FEATURE_NAMES
+from bot.engine.learned import recalibrated
 
 GROUPS = 6
 OFF_PER_INDEX = 1500  # questions of other groups asked of each index, to be declined
@@ -50,7 +50,7 @@ ANSWERED_SHARE = 0.94
 # SQuAD's unanswerable questions about an indexed article (a near miss: "When did Beijing found
 # ..." where it was Shanghai) teach the confidence model to decline, at this weight.
 IMPOSSIBLE_WEIGHT = 0.5
-MODELS_DIR = REPO / "bot" / "models"
+MODELS_DIR = REPO / "bot" / "engine" / "models"
 RANKER_L2 = 1.0
 CONFIDENCE_TREES = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 40}
 # A near miss made from each answerable question: one of its names swapped for a name from
@@ -77,8 +77,8 @@ def all_articles() -> list[Article]:
 
 
 def build_engine(articles: Sequence[Article], workdir: Path, semantic: bool = True) -> Any:
-    from bot import build
-    from bot.engine import Engine
+    from bot.engine import build
+    from bot.engine.engine import Engine
 
     seeds, facts = workdir / "seeds", workdir / "facts"
     if not facts.exists():
@@ -90,7 +90,7 @@ def build_engine(articles: Sequence[Article], workdir: Path, semantic: bool = Tr
 def question_vectors(questions: Sequence[Question], cache: Path) -> dict[str, np.ndarray]:
     """Every question's embedding (empty when the embedding model is not installed)."""
     try:
-        from bot.semantic import VectorCache, embedder
+        from bot.engine.semantic import VectorCache, embedder
     except ImportError:
         return {}
     model = embedder()
@@ -150,7 +150,7 @@ def off_sample(questions: Sequence[Question], n: int, salt: int) -> list[Questio
 def lexical_view(asked: Asked) -> tuple[np.ndarray, np.ndarray]:
     """What an engine without the embedding model would have seen: lexical candidates only, and
     the semantic features zero."""
-    from bot.features import FEATURE_NAMES, SEMANTIC_FEATURES
+    from bot.engine.features import FEATURE_NAMES, SEMANTIC_FEATURES
 
     keep = asked.lexical
     features = asked.features[keep].copy()
@@ -167,9 +167,9 @@ def fit_models(rows: Sequence[Asked], semantic: bool, info: dict[str, Any] | Non
     """The ranker (which candidate holds the answer: a conditional logit over each question's
     candidates) and the confidence model (is the ranker's choice right: boosted trees); the
     threshold is left unset (NaN) for ``with_threshold``."""
-    from bot.engine import Models
-    from bot.features import CONFIDENCE_FEATURE_NAMES, FEATURE_NAMES
-    from bot.learned import LinearModel, TreeModel
+    from bot.engine.engine import Models
+    from bot.engine.features import CONFIDENCE_FEATURE_NAMES, FEATURE_NAMES
+    from bot.engine.learned import LinearModel, TreeModel
 
     groups, chosen = [], []
     for asked in rows:
@@ -189,7 +189,7 @@ def confidence_rows(ranker: Any, rows: Sequence[Asked], semantic: bool) -> tuple
     """The confidence model's rows (the ranker's choice for each question), whether that choice
     is right, and each row's weight: the indexed articles' answerable questions 1, their
     unanswerable ones IMPOSSIBLE_WEIGHT, and the off-index questions as much in all as the answerable."""
-    from bot.features import confidence_features
+    from bot.engine.features import confidence_features
 
     cx, cy, kinds = [], [], []
     for asked in rows:
@@ -312,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--write", action="store_true", help="fit on all articles and write bot/models/")
+    parser.add_argument(
+        "--write", action="store_true", help="fit on all articles and write bot/engine/models/"
+    )
     parser.add_argument("--no-half", action="store_true", help="skip the half-and-half indexes")
     parser.add_argument("--workdir", type=Path, default=None, help="keep built indexes here (reused)")
     parser.add_argument(
@@ -451,11 +453,11 @@ def main(argv: list[str] | None = None) -> int:
                 fitted.ranker.save(MODELS_DIR / f"ranker{suffix}.json")
                 fitted.confidence.save(MODELS_DIR / f"confidence{suffix}.json")
                 print(
-                    f"wrote bot/models/ranker{suffix}.json and confidence{suffix}.json"
+                    f"wrote bot/engine/models/ranker{suffix}.json and confidence{suffix}.json"
                     f" (threshold {fitted.threshold:.3f})"
                 )
             spans.final().save(MODELS_DIR / "short_answer.json")
-            print("wrote bot/models/short_answer.json")
+            print("wrote bot/engine/models/short_answer.json")
     print(f"done in {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -2,11 +2,11 @@
 
 Data: the 27 Wikipedia articles of ``shared/eval/squad2-dev-8.json`` and ``squad2-dev-19.json``
 (SQuAD 2.0 dev set, Rajpurkar et al. 2018, CC BY-SA 4.0). For each answerable question the
-paragraph is split with the index's own splitter (``bot.text.split_sentences``) and the sentence
+paragraph is split with the index's own splitter (``bot.engine.text.split_sentences``) and the sentence
 that holds the annotators' answer (by its offset) is the *gold sentence*; its candidates
-(``bot.short_answer.candidates``) are labelled right when one holds an annotator's answer and is
+(``bot.engine.short_answer.candidates``) are labelled right when one holds an annotator's answer and is
 at most 3x its length. The model is boosted trees (scikit-learn's HistGradientBoostingClassifier,
-flattened by ``bot.learned.TreeModel``) on each candidate's dense row (``bot.short_answer.dense_row``),
+flattened by ``bot.engine.learned.TreeModel``) on each candidate's dense row (``short_answer.dense_row``),
 fitted on every right candidate and up to NEGATIVES wrong ones per question (deterministic).
 
 Every figure is cross-validated by whole article, with ``bench.train``'s groups: article i (in
@@ -38,7 +38,7 @@ import numpy as np
 
 from bench.common import norm, pct, shared_dir, table
 from bench.squad import Article, load_squad
-from bot.short_answer import (
+from bot.engine.short_answer import (
     DEFAULT_GATE,
     DENSE_NAMES,
     MODEL_PATH,
@@ -54,8 +54,8 @@ from bot.short_answer import (
     tokens_of,
     wanted,
 )
-from bot.spans import find_spans
-from bot.text import split_sentences
+from bot.engine.spans import find_spans
+from bot.engine.text import split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def rows_of(examples: Sequence[Example]) -> Rows:
 def fit(rows: Rows, keep: np.ndarray | None = None, gate: float = DEFAULT_GATE) -> SpanModel:
     """Boosted trees on the candidates of the examples in ``keep`` (a mask over examples) that have
     a right candidate: all right ones and up to NEGATIVES wrong ones each (a fixed random sample)."""
-    from bot.learned import TreeModel
+    from bot.engine.learned import TreeModel
 
     n_examples = int(rows.example.max()) + 1
     use = np.bincount(rows.example, weights=rows.y, minlength=n_examples) > 0
@@ -202,7 +202,7 @@ def load_articles() -> list[Article]:
 # What a clause that holds the annotator's answer (but is longer than 3x it) is worth when the gates
 # are chosen, against 1 for a right answer of at most 3x its length; a wrong answer is worth 0.
 CLAUSE_CREDIT = 0.75
-# Which type filters (bot.short_answer.TYPES) the models use: "all", or "cv": those that do not lower
+# Which type filters (bot.engine.short_answer.TYPES) the models use: "all", or "cv": those that do not lower
 # the span's figure out of fold on SQuAD (there the person, place and date filters cost 2-10 points
 # in their kinds; on the seed articles they are what gets "who" and "where" right).
 FILTERS = "all"
@@ -226,8 +226,8 @@ class Fitted:
     # The clause (the fallback): right, holds the answer.
     clause_hit: np.ndarray
     clause_in: np.ndarray
-    types: np.ndarray  # per example, the type the question asks for (bot.short_answer.wanted)
-    gate_kinds: np.ndarray  # per example, bot.short_answer.gate_kind
+    types: np.ndarray  # per example, the type the question asks for (bot.engine.short_answer.wanted)
+    gate_kinds: np.ndarray  # per example, bot.engine.short_answer.gate_kind
     credit: float = CLAUSE_CREDIT
     how: str = FILTERS
 

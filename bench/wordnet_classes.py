@@ -1,8 +1,8 @@
-"""Derive ``bot/data/wordnet_nouns.tsv.gz``: noun lemma -> WordNet lexicographer class.
+"""Derive ``bot/engine/data/wordnet_nouns.tsv.gz``: noun lemma -> WordNet lexicographer class.
 
-The short-answer selector (``bot/short_answer.py``) reads a question's head noun ("which *city*")
+The short-answer selector (``bot/engine/short_answer.py``) reads a question's head noun ("which *city*")
 and a candidate's head word through this table. Source: WordNet 3.0 (Princeton University; the
-WordNet 3.0 licence, copied to ``bot/data/LICENSE-wordnet.txt``), as Debian's ``wordnet-base``
+WordNet 3.0 licence, copied to ``bot/engine/data/LICENSE-wordnet.txt``), as Debian's ``wordnet-base``
 package installs it under ``/usr/share/wordnet``. Nothing of WordNet is needed at run time.
 
 For each single-word noun lemma (lower case, letters and hyphens), the class of its most frequent
@@ -11,7 +11,7 @@ and is among the classes the selector uses ("state": noun.location, then noun.st
 are written as their short names (``location``, ``person``...).
 
     apt-get install wordnet-base
-    .venv/bin/python -m bench.wordnet_classes            # writes bot/data/wordnet_nouns.tsv.gz
+    .venv/bin/python -m bench.wordnet_classes            # writes bot/engine/data/wordnet_nouns.tsv.gz
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "bot" / "data" / "wordnet_nouns.tsv.gz"
+OUT = REPO / "bot" / "engine" / "data" / "wordnet_nouns.tsv.gz"
 WORDNET = Path("/usr/share/wordnet")
 
 # WordNet's lexicographer files, by number (lexnames(5WN)); only the noun ones occur here.

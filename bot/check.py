@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.articles import Article, load_articles
+from bot.engine.articles import Article, load_articles
+from bot.engine.facts import facts_paths, load_facts_files, load_vocabulary, parse_facts_file
 from bot.errors import ArticleError, FactsFileError
-from bot.facts import facts_paths, load_facts_files, load_vocabulary, parse_facts_file
 
 
 def check_index(facts_dir: Path, seeds_dir: Path) -> tuple[list[str], list[str]]:

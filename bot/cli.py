@@ -45,7 +45,7 @@ def format_answer(answer) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from bot.build import build_index
+    from bot.engine import build_index
 
     report = build_index(args.seeds, args.facts)
     print(f"built {report.facts} facts from {report.articles} articles into {args.facts}/")
@@ -169,12 +169,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """What `make run` does: build the index if missing, then Slack if configured, else the console."""
-    from bot.facts import facts_paths
+    from bot.engine.facts import facts_paths
 
     settings = Settings.from_env()
     facts, seeds = args.facts or settings.facts_dir, args.seeds or settings.seeds_dir
     if not facts_paths(facts):
-        from bot.build import build_index
+        from bot.engine import build_index
 
         report = build_index(seeds, facts)
         print(f"built {report.facts} facts from {report.articles} articles into {facts}/")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.engine import Engine
+from bot.engine import Answer, Engine
+from bot.engine.facts import read_yaml
+from bot.engine.text import fold
 from bot.errors import FactsFileError
-from bot.facts import read_yaml
-from bot.model import Answer
-from bot.text import fold
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
 
 pytest_plugins = ("tests.support.fake_slack", "tests.support.postgres", "tests.support.databases")
 

@@ -1,11 +1,11 @@
-"""Typed spans (bot.spans) and question types (bot.answers): the pieces a short answer is cut from."""
+"""Typed spans (bot.engine.spans) and question types (bot.engine.answers): what short answers are cut from."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.answers import question_type
-from bot.spans import find_spans
+from bot.engine.answers import question_type
+from bot.engine.spans import find_spans
 
 
 def kinds(sentence: str) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""Reading seed articles (bot.articles): front matter, paragraphs, page furniture, errors."""
+"""Reading seed articles (bot.engine.articles): front matter, paragraphs, page furniture, errors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.articles import article_paths, load_article, load_articles
+from bot.engine.articles import article_paths, load_article, load_articles
 from bot.errors import ArticleError
 
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.articles import load_articles
-from bot.build import build_index
 from bot.check import check_index
-from bot.engine import Engine
+from bot.engine.articles import load_articles
+from bot.engine.build import build_index
+from bot.engine.engine import Engine
+from bot.engine.model import SPAN_KINDS
+from bot.engine.text import split_sentences
 from bot.errors import FactsFileError
-from bot.model import SPAN_KINDS
-from bot.text import split_sentences
 from tests.support.factbot_cli import run_factbot
 from tests.support.facts_files import (
     copy_index,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.articles import load_articles
+from bot.engine.articles import load_articles
 from tests.support.factbot_cli import run_factbot, run_python
 from tests.support.facts_files import read_facts
 

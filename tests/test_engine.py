@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.answers import name_given
-from bot.articles import Article, load_articles
-from bot.build import build_index
-from bot.engine import Engine
+from bot.engine.answers import name_given
+from bot.engine.articles import Article, load_articles
+from bot.engine.build import build_index
+from bot.engine.engine import Engine
+from bot.engine.facts import load_facts_files, load_vocabulary
+from bot.engine.matching import MAX_PROXIMITY, Analyzer, FactIndex
+from bot.engine.model import Answer
+from bot.engine.text import common_english, fold
 from bot.errors import IndexMissingError
-from bot.facts import load_facts_files, load_vocabulary
-from bot.matching import MAX_PROXIMITY, Analyzer, FactIndex
-from bot.model import Answer
-from bot.text import common_english, fold
 from tests.support.facts_files import copy_index, curate, fact_with, move_first_fact_to_end
 
 MAX_ANSWER_WORDS = 35

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.articles import load_article
+from bot.engine.articles import load_article
+from bot.engine.facts import parse_facts_file
+from bot.engine.text import split_sentences
 from bot.errors import ArticleError, StorageError
-from bot.facts import parse_facts_file
 from bot.storage import MIGRATIONS, SQLiteDatabase
-from bot.text import split_sentences
 from tests.support.factbot_cli import clean_env, factbot_command
 
 MEMORY_LIMIT = 2 * 1024**3  # the bomb needs 15 GB; FactBot itself needs far less than this
@@ -92,7 +92,7 @@ def test_an_alias_bomb_is_refused_in_well_under_a_second(tmp_path: Path) -> None
     path = tmp_path / "bomb.yaml"
     path.write_text(ALIAS_BOMB, encoding="utf-8")
     code = (
-        "import time, sys; from pathlib import Path; from bot.facts import parse_facts_file\n"
+        "import time, sys; from pathlib import Path; from bot.engine.facts import parse_facts_file\n"
         f"started = time.perf_counter(); parsed, problems = parse_facts_file(Path({str(path)!r}))\n"
         "print(time.perf_counter() - started); print(parsed); print(*problems, sep='\\n')"
     )
@@ -196,9 +196,9 @@ def test_a_latin1_seed_gets_one_line(project: Path) -> None:
 
 
 def test_a_facts_file_over_the_size_limit_is_refused_unread(tmp_path: Path, monkeypatch) -> None:
-    import bot.facts
+    import bot.engine.facts
 
-    monkeypatch.setattr(bot.facts, "MAX_YAML_BYTES", 100)
+    monkeypatch.setattr(bot.engine.facts, "MAX_YAML_BYTES", 100)
     path = tmp_path / "big.yaml"
     path.write_text("article: a\ntitle: T\nfacts: []\n" + "# padding\n" * 20, "utf-8")
     _, problems = parse_facts_file(path)

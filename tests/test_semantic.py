@@ -1,4 +1,4 @@
-"""bot.semantic on the real model: vectors, verification, fallback and the vector cache."""
+"""bot.engine.semantic on the real model: vectors, verification, fallback and the vector cache."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import semantic
-from bot.semantic import DIMENSIONS, Embedder, VectorCache
+from bot.engine import semantic
+from bot.engine.semantic import DIMENSIONS, Embedder, VectorCache
 
 QUESTION = "How much did China spend on its military?"
 ANSWER = (
@@ -41,7 +41,7 @@ class Counting:
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "bot.semantic" and r.levelno == logging.WARNING]
+    return [r for r in caplog.records if r.name == "bot.engine.semantic" and r.levelno == logging.WARNING]
 
 
 def test_vectors_are_unit_rows_of_384_floats(model: Embedder) -> None:
@@ -159,7 +159,7 @@ def test_vector_cache_keys_depend_on_the_model(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_question_words_the_articles_use_are_not_embedded_again(repo_root: Path, model: Embedder) -> None:
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
 
     assert model.uncased  # the model's tokenizer lower-cases: "Defense" and "defense" are one text to it
     engine = Engine.load(repo_root / "facts", semantic=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.short_answer import (
+from bot.engine.short_answer import (
     DENSE_NAMES,
     Context,
     ShortAnswer,
@@ -19,7 +19,7 @@ from bot.short_answer import (
     typed,
     wanted,
 )
-from bot.spans import find_spans
+from bot.engine.spans import find_spans
 
 
 def answer(question: str, quote: str) -> ShortAnswer:

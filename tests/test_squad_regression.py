@@ -37,8 +37,8 @@ def _hit(quote: str | None, answers: list[str]) -> bool:
 
 @pytest.fixture(scope="module")
 def squad_engine(tmp_path_factory: pytest.TempPathFactory):
-    from bot import build
-    from bot.engine import Engine
+    from bot.engine import build
+    from bot.engine.engine import Engine
 
     articles = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
     root = tmp_path_factory.mktemp("squad")

@@ -208,7 +208,7 @@ def test_factbot_serve_refuses_an_unreachable_database(postgres_server: Postgres
 
 
 def test_a_database_newer_than_this_factbot_is_refused(postgres_url: str) -> None:
-    from bot.postgres import PostgresDatabase
+    from bot.storage.postgres import PostgresDatabase
 
     PostgresDatabase(postgres_url).execute("UPDATE factbot_schema SET version = ?", (len(MIGRATIONS) + 1,))
     with pytest.raises(StorageError, match="newer than this FactBot"):
@@ -218,7 +218,7 @@ def test_a_database_newer_than_this_factbot_is_refused(postgres_url: str) -> Non
 def test_a_dropped_connection_is_reopened(postgres_url: str, postgres_server: PostgresServer) -> None:
     import psycopg
 
-    from bot.postgres import PostgresDatabase
+    from bot.storage.postgres import PostgresDatabase
 
     db = PostgresDatabase(postgres_url)
     try:
@@ -235,7 +235,7 @@ def test_a_dropped_connection_is_reopened(postgres_url: str, postgres_server: Po
 
 
 def test_a_server_that_stops_answering_is_given_up_in_bounded_time(postgres_url: str) -> None:
-    from bot.postgres import DEAD_SERVER_S, PostgresDatabase
+    from bot.storage.postgres import DEAD_SERVER_S, PostgresDatabase
 
     db = PostgresDatabase(postgres_url)
     try:  # a black-holed TCP peer cannot be staged on loopback; the connection must ask the kernel
@@ -253,7 +253,7 @@ def test_a_server_that_stops_answering_is_given_up_in_bounded_time(postgres_url:
 def test_a_database_that_is_gone_fails_every_query(
     postgres_url: str, postgres_server: PostgresServer
 ) -> None:
-    from bot.postgres import PostgresDatabase
+    from bot.storage.postgres import PostgresDatabase
 
     db = PostgresDatabase(postgres_url)
     try:

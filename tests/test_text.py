@@ -1,10 +1,10 @@
-"""Sentence splitting and word normalisation (bot.text)."""
+"""Sentence splitting and word normalisation (bot.engine.text)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.text import content_stems, fold, split_sentences, tokenize
+from bot.engine.text import content_stems, fold, split_sentences, tokenize
 
 
 def sentences(paragraph: str) -> list[str]:

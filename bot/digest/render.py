@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.model import Fact, Source
+from bot.engine import Fact, Source
 
 logger = logging.getLogger(__name__)
 

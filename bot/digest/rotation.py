@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from bot.model import Fact
+from bot.engine import Fact
 
 logger = logging.getLogger(__name__)
 

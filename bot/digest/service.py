@@ -20,8 +20,8 @@ from bot.digest.render import Digest, DigestItem, to_blocks, to_fallback_text
 from bot.digest.rotation import Pick, next_facts
 from bot.digest.store import FAILED, RETRY, SENT, DigestStore, PostRecord, Subscription
 from bot.digest.timing import local_date, next_scheduled_at, parse_post_time, parse_timezone, scheduled_at
+from bot.engine import Fact, Source
 from bot.errors import ConfigError, DigestError
-from bot.model import Fact, Source
 from bot.storage import DatabaseError
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.model import Answer, ArticleInfo
+from bot.engine import Answer, ArticleInfo
 from bot.slack.markup import escape, fit, safe_url
 from bot.slack.payloads import AnswerRef
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from bot.digest.service import DigestService
-from bot.model import Answer, ArticleInfo
+from bot.engine import Answer, ArticleInfo
 from bot.slack import metrics
 from bot.slack.delivery import ReplyPoster
 from bot.storage import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.model import Fact, Source
+from bot.engine import Fact, Source
 
 TITLES = {"alpha": "Alpha & Omega", "beta": "Beta <Report>", "gamma": "Gamma"}
 

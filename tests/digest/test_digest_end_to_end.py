@@ -15,7 +15,7 @@ from bot.digest.delivery import SlackPoster
 from bot.digest.scheduler import build_digest_service
 from bot.digest.service import DigestService
 from bot.digest.store import DigestStore
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deps import SlackDeps

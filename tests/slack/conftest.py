@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.slack.deps import AnswerEngine
 from tests.support.fake_slack import FakeSlack
 from tests.support.recording_engine import RecordingEngine

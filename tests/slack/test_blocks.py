@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from bot.model import Answer, ArticleInfo, Source
+from bot.engine.model import Answer, ArticleInfo, Source
 from bot.slack.blocks import (
     SHARE_ACTION,
     TEXT_LIMIT,

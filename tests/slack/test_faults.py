@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk import WebClient
 
-from bot.model import Answer
+from bot.engine.model import Answer
 from bot.slack.blocks import SHARE_ACTION, notice_reply
 from bot.slack.delivery import BACKOFF_S, MAX_ATTEMPTS, ReplyPoster, RetryTimer
 from tests.slack.conftest import ANSWERABLE

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.model import Answer, ArticleInfo
+from bot.engine.model import Answer, ArticleInfo
 from bot.slack.http_server import HttpLimits
 from tests.slack.conftest import ANSWERABLE, UNANSWERABLE
 from tests.support.fake_slack import BOT_USER_ID, FakeSlack

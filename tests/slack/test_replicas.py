@@ -23,11 +23,11 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.digest.scheduler import start_digest_scheduler
-from bot.engine import Engine
-from bot.postgres import PostgresDatabase
+from bot.engine.engine import Engine
 from bot.settings import Settings
 from bot.slack.blocks import SHARE_ACTION, VOTE_DOWN_ACTION, VOTE_UP_ACTION
 from bot.slack.deps import AnswerEngine
+from bot.storage.postgres import PostgresDatabase
 from tests.slack.conftest import ANSWERABLE
 from tests.support.fake_slack import BOT_USER_ID, Call, FakeSlack
 from tests.support.fake_socket_mode import FakeSocketMode, envelope

@@ -39,7 +39,7 @@ def open_db(database_url: str, tmp_path: Path) -> Iterator[OpenDb]:
 
     def open_handle() -> Database:
         if database_url:
-            from bot.postgres import PostgresDatabase
+            from bot.storage.postgres import PostgresDatabase
 
             handle: Database = PostgresDatabase(database_url)
         else:

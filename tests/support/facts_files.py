@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from bot.articles import Article, load_article
+from bot.engine.articles import Article, load_article
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.model import Answer, ArticleInfo
+from bot.engine import Answer, ArticleInfo
 from bot.slack.deps import AnswerEngine
 
 

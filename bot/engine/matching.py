@@ -22,9 +22,9 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.facts import Vocabulary
-from bot.model import Fact, Span
-from bot.text import LIGHT_WORDS, QUESTION_WORDS, STOP_WORDS, Token, fold, normalize_word, tokenize
+from bot.engine.facts import Vocabulary
+from bot.engine.model import Fact, Span
+from bot.engine.text import LIGHT_WORDS, QUESTION_WORDS, STOP_WORDS, Token, fold, normalize_word, tokenize
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.engine.facts import YamlAnchorError, load_yaml_text, read_text_file, yaml_error_line
 from bot.errors import ArticleError, TextFileError
-from bot.facts import YamlAnchorError, load_yaml_text, read_text_file, yaml_error_line
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from bot.answers import extract, name_given, question_type, span_fit
-from bot.errors import IndexMissingError
-from bot.facts import ALIASES_FILE, collector_paused, facts_paths, load_facts_files, load_vocabulary
-from bot.features import (
+from bot.engine.answers import extract, name_given, question_type, span_fit
+from bot.engine.facts import ALIASES_FILE, collector_paused, facts_paths, load_facts_files, load_vocabulary
+from bot.engine.features import (
     CONFIDENCE_FEATURE_NAMES,
     FEATURE_NAMES,
     Question,
@@ -31,13 +30,14 @@ from bot.features import (
     sentence_hits,
     span_overlap,
 )
-from bot.learned import Model, packaged_model, recalibrated
-from bot.matching import Analyzer, Candidate, FactIndex, Ranked
-from bot.model import Answer, ArticleInfo, Fact, Source
-from bot.short_answer import SpanModel, short_answer
-from bot.short_answer import default_model as default_span_model
-from bot.spans import find_spans
-from bot.text import common_english
+from bot.engine.learned import Model, packaged_model, recalibrated
+from bot.engine.matching import Analyzer, Candidate, FactIndex, Ranked
+from bot.engine.model import Answer, ArticleInfo, Fact, Source
+from bot.engine.short_answer import SpanModel, short_answer
+from bot.engine.short_answer import default_model as default_span_model
+from bot.engine.spans import find_spans
+from bot.engine.text import common_english
+from bot.errors import IndexMissingError
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Engine:
         self._models: Models | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        # Vectors live in their own cache (bot.semantic.VectorCache); the model is loaded per process.
+        # Vectors live in their own cache (bot.engine.semantic.VectorCache); the model is loaded per process.
         return {
             **self.__dict__,
             "_embedder": None,
@@ -158,7 +158,7 @@ class Engine:
     def use_embeddings(self, embedder: Any, cache_dir: Path | None) -> None:
         """Search by meaning too: embed every fact and every index word, in one pass over the vector
         cache in ``cache_dir`` (only texts not cached yet are embedded)."""
-        from bot.semantic import VectorCache
+        from bot.engine.semantic import VectorCache
 
         quotes = [fact.quote for fact in self._index.facts]
         texts = quotes + self._index.term_texts()
@@ -461,13 +461,13 @@ def _one_blas_thread() -> None:
 def _attach_embeddings(engine: Engine, facts_dir: Path) -> None:
     """Turn on search by meaning when the embedding model is installed (else one warning, lexical only)."""
     try:
-        from bot.semantic import embedder
+        from bot.engine.semantic import embedder
     except ImportError as exc:
         logger.warning("semantic search is off: %s", exc)
         return
     model = embedder()
     if model is None:
-        return  # bot.semantic has logged why
+        return  # bot.engine.semantic has logged why
     engine.use_embeddings(model, facts_dir.resolve().parent / ".factbot-cache")
 
 

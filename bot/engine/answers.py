@@ -10,10 +10,10 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from bot.matching import Term
-from bot.model import Fact, Span
-from bot.spans import find_spans
-from bot.text import fold
+from bot.engine.matching import Term
+from bot.engine.model import Fact, Span
+from bot.engine.spans import find_spans
+from bot.engine.text import fold
 
 # Question type -> (preferred span kinds, other acceptable span kinds).
 ANSWER_KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {

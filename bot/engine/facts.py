@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
+from bot.engine.model import Fact, Span
+from bot.engine.text import fold
 from bot.errors import FactsFileError, TextFileError
-from bot.model import Fact, Span
-from bot.text import fold
 
 logger = logging.getLogger(__name__)
 

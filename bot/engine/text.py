@@ -45,7 +45,7 @@ def fold(text: str) -> str:
 
 @cache
 def common_english() -> frozenset[str]:
-    """Frequent English words that are not names, in lower case (``bot/data/common_english.txt``)."""
+    """Frequent English words that are not names, in lower case (``bot/engine/data/common_english.txt``)."""
     text = (Path(__file__).parent / "data" / "common_english.txt").read_text(encoding="utf-8")
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 

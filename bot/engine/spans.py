@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from bot.model import Span
-from bot.text import STOP_WORDS, fold
+from bot.engine.model import Span
+from bot.engine.text import STOP_WORDS, fold
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"

@@ -22,7 +22,7 @@ from bot.errors import ModelFileError
 
 logger = logging.getLogger(__name__)
 
-MODELS_PACKAGE = "bot.models"
+MODELS_PACKAGE = "bot.engine.models"
 
 
 @dataclass(frozen=True)
@@ -267,8 +267,8 @@ def load_model(path: Path) -> Model:
 
 
 def packaged_model(name: str, expected: tuple[str, ...]) -> Model:
-    """A model shipped in ``bot/models/``; its features must be ``expected``, in order."""
-    origin = f"bot/models/{name}"
+    """A model shipped in ``bot/engine/models/``; its features must be ``expected``, in order."""
+    origin = f"bot/engine/models/{name}"
     try:
         text = resources.files(MODELS_PACKAGE).joinpath(name).read_text(encoding="utf-8")
     except (OSError, ModuleNotFoundError) as exc:

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.articles import Article, load_articles
-from bot.facts import (
+from bot.engine.articles import Article, load_articles
+from bot.engine.facts import (
     CURATED_FIELDS,
     FactsFile,
     fact_id,
@@ -17,9 +17,9 @@ from bot.facts import (
     parse_facts_file,
     write_facts_file,
 )
-from bot.model import Fact
-from bot.spans import find_spans
-from bot.text import split_sentences
+from bot.engine.model import Fact
+from bot.engine.spans import find_spans
+from bot.engine.text import split_sentences
 
 logger = logging.getLogger(__name__)
 

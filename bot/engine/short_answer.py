@@ -6,10 +6,10 @@ plus a clause for a yes/no question the sentence settles; the listed items for a
 the reason clause for a why question; and the clause that covers the question when no span is
 confident.
 
-Candidates are generated without a tagger: the typed spans of ``bot.spans``, capitalised runs,
+Candidates are generated without a tagger: the typed spans of ``bot.engine.spans``, capitalised runs,
 runs of content words (with their determiner, with "of" phrases, their shorter tails), phrases
 after prepositions, enumerations, reason clauses and clauses. Boosted trees (:class:`SpanModel`,
-``bot/models/short_answer.json``, trained by ``python -m bench.train_answers --write``) give each
+``bot/engine/models/short_answer.json``, trained by ``python -m bench.train_answers --write``) give each
 the probability that it is the answer, from the dense row of :func:`dense_row` (names in
 ``DENSE_NAMES``): the question's wh-word, its head noun's WordNet class ("city" -> location), the
 candidate's kinds, its head word's WordNet class, how many of its words are the question's, how
@@ -34,10 +34,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bot.engine.learned import TreeModel
+from bot.engine.model import Span
+from bot.engine.text import STOP_WORDS, fold, normalize_word
 from bot.errors import ModelFileError
-from bot.learned import TreeModel
-from bot.model import Span
-from bot.text import STOP_WORDS, fold, normalize_word
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class ShortAnswer:
 
 @cache
 def noun_classes() -> dict[str, tuple[str, ...]]:
-    """Noun lemma -> WordNet lexicographer classes of its first senses (``bot/data/wordnet_nouns.tsv.gz``)."""
+    """Noun lemma -> WordNet lexicographer classes of its first senses (``data/wordnet_nouns.tsv.gz``)."""
     text = gzip.decompress((DATA_DIR / "wordnet_nouns.tsv.gz").read_bytes()).decode("utf-8")
     table = {}
     shared: dict[str, tuple[str, ...]] = {}  # a few hundred distinct class lists: split each once
@@ -866,7 +866,7 @@ class SpanModel:
 
 @cache
 def default_model() -> SpanModel:
-    """The shipped model (``bot/models/short_answer.json``)."""
+    """The shipped model (``bot/engine/models/short_answer.json``)."""
     model = SpanModel.load()
     logger.info("short-answer model: %d trees, gate %.2f", len(model.trees.roots), model.gate)
     return model
@@ -939,7 +939,7 @@ def short_answer(
     previous: str | None = None,
     model: SpanModel | None = None,
 ) -> ShortAnswer:
-    """The short answer ``quote`` gives to ``question`` (``spans``: its typed spans, ``bot.spans``).
+    """The short answer ``quote`` gives to ``question`` (``spans``: its typed spans, ``bot.engine.spans``).
 
     ``previous`` (the sentence before) is accepted for the engine's sake and not used yet.
     """

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bot.answers import (
+from bot.engine.answers import (
     STRICT_TYPES,
     counts_a_question_word,
     question_type,
@@ -22,7 +22,7 @@ from bot.answers import (
     within_bounds,
     year_bounds,
 )
-from bot.matching import (
+from bot.engine.matching import (
     INHERITED_WEIGHT,
     MAX_PROXIMITY,
     PARAGRAPH_WEIGHT,
@@ -34,8 +34,8 @@ from bot.matching import (
     Ranked,
     _ranges,
 )
-from bot.model import Span
-from bot.text import common_english
+from bot.engine.model import Span
+from bot.engine.text import common_english
 
 _WH_RE = re.compile(r"\b(?:what|when|where|which|who|whom|whose|why|how)\b", re.IGNORECASE)
 _LIST_QUESTION_RE = re.compile(r"\b(?:kinds?|types?|sorts?|forms?|examples?)\s+of\b", re.IGNORECASE)
