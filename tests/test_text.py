@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.text import content_stems, fold, split_sentences, tokenize
+from bot.engine.text import common_spelling, content_stems, fold, respell, split_sentences, tokenize
 
 
 def sentences(paragraph: str) -> list[str]:
@@ -180,3 +180,19 @@ def test_fold_keeps_length() -> None:
     text = "“Quote” — it’s 26–27\u00a0May"
     assert len(fold(text)) == len(text)
     assert fold(text) == '"Quote" - it\'s 26-27 May'
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("budjet", "budget"), ("militray", "military"), ("goverment", "government"), ("recieve", "receive")],
+)
+def test_a_typo_of_a_frequent_word_is_read_as_that_word(typo: str, meant: str) -> None:
+    assert common_spelling(typo) == meant
+
+
+def test_respelling_leaves_frequent_words_names_and_words_the_articles_use() -> None:
+    question = "how much is the Kwangju budjet for interoperability and vessan drills"
+    assert respell(question, keep=lambda word: word == "vessan") == (
+        "how much is the Kwangju budget for interoperability and vessan drills"
+    )
+    assert common_spelling("interoperability") is None  # nothing frequent is that close: kept as written

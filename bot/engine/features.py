@@ -35,7 +35,7 @@ from bot.engine.matching import (
     _ranges,
 )
 from bot.engine.model import Span
-from bot.engine.text import common_english
+from bot.engine.text import common_english, normalize_word, respell
 
 _WH_RE = re.compile(r"\b(?:what|when|where|which|who|whom|whose|why|how)\b", re.IGNORECASE)
 _LIST_QUESTION_RE = re.compile(r"\b(?:kinds?|types?|sorts?|forms?|examples?)\s+of\b", re.IGNORECASE)
@@ -118,8 +118,11 @@ class Question(NamedTuple):
 
 
 def analyse(index: FactIndex, text: str) -> Question:
+    """The question's index terms (the index corrects their typos itself) and, read from its words
+    with typos of frequent English words corrected ("budjet": "budget"), its answer type."""
     query = index.query_terms(text)
-    return Question(text, question_type(text), year_bounds(text), query, hit_weights(query))
+    spelled = respell(text, lambda word: normalize_word(word) in index.term_ids)
+    return Question(spelled, question_type(spelled), year_bounds(text), query, hit_weights(query))
 
 
 def hit_weights(query: list[QueryTerm]) -> dict[int, tuple[float, bool]]:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 import Stemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -44,10 +47,48 @@ def fold(text: str) -> str:
 
 
 @cache
-def common_english() -> frozenset[str]:
-    """Frequent English words that are not names, in lower case (``bot/engine/data/common_english.txt``)."""
+def common_words() -> tuple[str, ...]:
+    """Frequent English words that are not names, in lower case, most frequent first
+    (``data/common_english.txt``)."""
     text = (Path(__file__).parent / "data" / "common_english.txt").read_text(encoding="utf-8")
-    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+    return tuple(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+@cache
+def common_english() -> frozenset[str]:
+    """:func:`common_words` as a set."""
+    return frozenset(common_words())
+
+
+_LOWER_WORD_RE = re.compile(r"(?<![\w'’])[a-z]{4,}(?![\w'’])")
+
+
+@lru_cache(maxsize=8192)
+def common_spelling(word: str) -> str | None:
+    """The frequent English word a lower-case typo most likely meant ("budjet": "budget"): OSA
+    distance 1, 2 from 7 letters, the more frequent first; None when nothing is that close."""
+    limit = 1 if len(word) < 7 else 2
+    best = process.extractOne(word, common_words(), scorer=OSA.distance, score_cutoff=limit)
+    return None if best is None else best[0]
+
+
+@cache
+def _common_stems() -> frozenset[str]:
+    return frozenset(normalize_word(word) for word in common_words())
+
+
+def respell(text: str, keep: Callable[[str], bool]) -> str:
+    """``text`` with each lower-case word that is neither a form of a frequent English word nor
+    ``keep``-ed replaced by the frequent word it most likely mistypes (for reading the question's type)."""
+    common = _common_stems()
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if normalize_word(word) in common or keep(word):  # "drills": a form of "drill", not a typo
+            return word
+        return common_spelling(word) or word
+
+    return _LOWER_WORD_RE.sub(fix, text)
 
 
 # Words that carry no topic. Question words are kept apart: they tell the answer type.
