@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import Stemmer
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -67,6 +65,9 @@ _LOWER_WORD_RE = re.compile(r"(?<![\w'’])[a-z]{4,}(?![\w'’])")
 def common_spelling(word: str) -> str | None:
     """The frequent English word a lower-case typo most likely meant ("budjet": "budget"): OSA
     distance 1, 2 from 7 letters, the more frequent first; None when nothing is that close."""
+    from rapidfuzz import process  # imported on the first unknown word: `factbot ask` starts faster
+    from rapidfuzz.distance import OSA
+
     limit = 1 if len(word) < 7 else 2
     best = process.extractOne(word, common_words(), scorer=OSA.distance, score_cutoff=limit)
     return None if best is None else best[0]
