@@ -240,7 +240,8 @@ def scale_section(sc: dict[str, Any]) -> list[str]:
         f"{pct(w['off_declined'])} of the off-index ones, which the peers always answer). Peak memory "
         f"is each process's VmHWM: FactBot's is the largest of build ({b['peak_mb']:.0f} MB), cold "
         f"load ({cold['peak_mb']:.0f} MB) and load + questions ({w['peak_mb']:.0f} MB); the embedding "
-        "model accounts for about 190 MB of it. A peer's includes its imports "
+        "model accounts for about 50 MB of it (int8 weights; 170-190 MB as float32). "
+        "A peer's includes its imports "
         + ", ".join(f"{name} {r['base_mb']:.0f} MB" for name, r in peers.items())
         + f" (FactBot's interpreter with imports: {w['base_mb']:.0f} MB).",
     ]

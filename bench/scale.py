@@ -297,7 +297,7 @@ def child_vectors(work: Path) -> dict[str, Any]:
 
     quotes = [f.quote for file in load_facts_files(work / "facts") for f in file.facts if not f.hidden]
     real = (work / "real-vectors").exists()
-    model = embedder() if real else FakeEmbedder()
+    model = embedder(cache_dir(work)) if real else FakeEmbedder()
     if model is None:
         return {"facts": len(quotes), "s": 0.0, "real": real, "skipped": True}
     t0 = time.perf_counter()

@@ -93,7 +93,7 @@ def question_vectors(questions: Sequence[Question], cache: Path) -> dict[str, np
         from bot.engine.semantic import VectorCache, embedder
     except ImportError:
         return {}
-    model = embedder()
+    model = embedder(cache)
     if model is None:
         return {}
     texts = sorted({" ".join(q.text.split()) for q in questions})

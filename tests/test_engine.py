@@ -724,7 +724,6 @@ def engine_of_titled_article(root: Path, title: str, text: str) -> Engine:
     return engine
 
 
-@V2_MISS
 def test_a_title_naming_several_things_is_not_what_each_sentence_is_about(tmp_path: Path) -> None:
     engine = engine_of_titled_article(
         tmp_path, "Herring, ferries and winters on Kessel Island and Varn", ISLAND

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import shutil
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -87,7 +91,7 @@ def test_a_wrong_hash_or_size_disables_with_one_warning(
     assert "expected" in warning.getMessage()
 
 
-@pytest.mark.parametrize("module", ["onnxruntime", "tokenizers", semantic.MODEL_PACKAGE])
+@pytest.mark.parametrize("module", ["onnxruntime", "tokenizers", "onnx", semantic.MODEL_PACKAGE])
 def test_a_missing_package_disables_with_one_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, module: str
 ) -> None:
@@ -98,10 +102,130 @@ def test_a_missing_package_disables_with_one_warning(
     assert "not installed" in warning.getMessage()
 
 
+def _derived_files(directory: Path) -> tuple[Path, Path]:
+    (model,) = directory.glob("minilm-*.onnx")
+    return model, model.with_suffix(".json")
+
+
+def test_the_derived_graph_is_kept_and_gives_the_same_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, model: Embedder
+) -> None:
+    texts = [QUESTION, ANSWER, TOMATOES, "Japan."]
+    expected = model.embed(texts)  # the fixture derived its graph in memory
+    with caplog.at_level(logging.WARNING):
+        first = Embedder.load(cache_dir=tmp_path)
+    assert first is not None and not _warnings(caplog)
+    derived, sidecar = _derived_files(tmp_path)
+    record = json.loads(sidecar.read_text())
+    assert record["source_sha256"] == semantic.MODEL_SHA256
+    assert record["sha256"] == hashlib.sha256(derived.read_bytes()).hexdigest()
+
+    def no_rewrite(source: bytes) -> bytes:
+        raise AssertionError("the kept graph should be used")
+
+    monkeypatch.setattr(semantic, "int8_graph", no_rewrite)
+    again = Embedder.load(cache_dir=tmp_path)
+    assert again is not None
+    np.testing.assert_array_equal(first.embed(texts), expected)
+    np.testing.assert_array_equal(again.embed(texts), expected)
+
+
+def _truncate(derived: Path, sidecar: Path) -> None:
+    derived.write_bytes(derived.read_bytes()[:1000])
+
+
+def _flip_a_byte(derived: Path, sidecar: Path) -> None:
+    data = bytearray(derived.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    derived.write_bytes(bytes(data))
+
+
+def _garbage_sidecar(derived: Path, sidecar: Path) -> None:
+    sidecar.write_text("{not json")
+
+
+def _stale_rewrite(derived: Path, sidecar: Path) -> None:
+    record = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**record, "rewrite": record["rewrite"] - 1}))
+
+
+def _other_source(derived: Path, sidecar: Path) -> None:
+    record = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**record, "source_sha256": "0" * 64}))
+
+
+def _no_sidecar(derived: Path, sidecar: Path) -> None:
+    sidecar.unlink()
+
+
+@pytest.fixture(scope="module")
+def kept(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache directory holding a derived graph and its sidecar (copy it before damaging it)."""
+    directory = tmp_path_factory.mktemp("kept")
+    assert Embedder.load(cache_dir=directory) is not None
+    return directory
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip_a_byte, _garbage_sidecar, _stale_rewrite, _other_source])
+def test_a_corrupt_or_stale_derived_graph_is_rebuilt_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, model: Embedder, kept: Path, damage: Any
+) -> None:
+    for path in _derived_files(kept):
+        shutil.copy(path, tmp_path / path.name)
+    derived, sidecar = _derived_files(tmp_path)
+    good = derived.read_bytes()
+    damage(derived, sidecar)
+    with caplog.at_level(logging.WARNING):
+        rebuilt = Embedder.load(cache_dir=tmp_path)
+    assert rebuilt is not None
+    (warning,) = _warnings(caplog)
+    assert "deriving it again" in warning.getMessage()
+    assert derived.read_bytes() == good
+    assert json.loads(sidecar.read_text())["sha256"] == hashlib.sha256(good).hexdigest()
+    np.testing.assert_array_equal(rebuilt.embed([QUESTION, ANSWER]), model.embed([QUESTION, ANSWER]))
+
+
+def test_a_damaged_derived_graph_is_logged_once_per_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, kept: Path
+) -> None:
+    for path in _derived_files(kept):
+        shutil.copy(path, tmp_path / path.name)
+    derived, sidecar = _derived_files(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            _no_sidecar(derived, sidecar)
+            assert Embedder.load(cache_dir=tmp_path) is not None
+            assert sidecar.is_file()
+    assert len(_warnings(caplog)) == 1
+
+
+def test_a_kept_graph_does_not_bypass_the_pinned_model_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert Embedder.load(cache_dir=tmp_path) is not None
+    monkeypatch.setattr(semantic, "MODEL_SHA256", "0" * 64)  # as if the package's model had changed
+    with caplog.at_level(logging.WARNING):
+        assert Embedder.load(cache_dir=tmp_path) is None
+    assert "expected " + "0" * 64 in _warnings(caplog)[-1].getMessage()
+
+
+def test_an_unwritable_cache_directory_costs_only_the_rewrite(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, model: Embedder
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    with caplog.at_level(logging.WARNING):
+        loaded = Embedder.load(cache_dir=blocked / "cache")
+    assert loaded is not None
+    (warning,) = _warnings(caplog)
+    assert "could not write derived model" in warning.getMessage()
+    np.testing.assert_array_equal(loaded.embed([QUESTION]), model.embed([QUESTION]))
+
+
 def test_embedder_loads_once_across_threads(monkeypatch: pytest.MonkeyPatch, model: Embedder) -> None:
     loads: list[int] = []
 
-    def load() -> Embedder:
+    def load(**options: object) -> Embedder:
         loads.append(1)
         return model
 

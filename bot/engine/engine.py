@@ -465,10 +465,11 @@ def _attach_embeddings(engine: Engine, facts_dir: Path) -> None:
     except ImportError as exc:
         logger.warning("semantic search is off: %s", exc)
         return
-    model = embedder()
+    cache_dir = facts_dir.resolve().parent / ".factbot-cache"
+    model = embedder(cache_dir)
     if model is None:
         return  # bot.engine.semantic has logged why
-    engine.use_embeddings(model, facts_dir.resolve().parent / ".factbot-cache")
+    engine.use_embeddings(model, cache_dir)
 
 
 def _cache_path(facts_dir: Path, paths: list[Path]) -> Path | None:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from bot.engine.facts import Vocabulary
 from bot.engine.model import Fact, Span
@@ -641,6 +639,10 @@ class FactIndex:
     def _closest(self, word: str) -> str | None:
         if len(word) < 4:
             return None
+        # Imported on the first unknown word, not with the module: most questions need no spelling fix.
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
         limit = 1 if len(word) < 7 else 2
         best: tuple[int, int, str] | None = None
         pools = (
