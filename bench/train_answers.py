@@ -5,8 +5,11 @@ Data: the 27 Wikipedia articles of ``shared/eval/squad2-dev-8.json`` and ``squad
 paragraph is split with the index's own splitter (``bot.engine.text.split_sentences``) and the sentence
 that holds the annotators' answer (by its offset) is the *gold sentence*; its candidates
 (``bot.engine.short_answer.candidates``) are labelled right when one holds an annotator's answer and is
-at most 3x its length. The model is boosted trees (scikit-learn's HistGradientBoostingClassifier,
-flattened by ``bot.engine.learned.TreeModel``) on each candidate's dense row (``short_answer.dense_row``),
+at most 3x its length. Each word's closeness in meaning to the question's words is the cosine of
+their embeddings (each word embedded on its own, as the engine embeds its index words; cached in
+``.factbot-cache/bench``; exact matches only without the embedding model). The model is boosted
+trees (scikit-learn's HistGradientBoostingClassifier, flattened by ``bot.engine.learned.TreeModel``) on
+each candidate's dense row (``bot.engine.short_answer.dense_row``),
 fitted on every right candidate and up to NEGATIVES wrong ones per question (deterministic).
 
 Every figure is cross-validated by whole article, with ``bench.train``'s groups: article i (in
@@ -36,20 +39,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.common import norm, pct, shared_dir, table
+from bench.common import REPO, norm, pct, shared_dir, table
 from bench.squad import Article, load_squad
 from bot.engine.short_answer import (
     DEFAULT_GATE,
     DENSE_NAMES,
     MODEL_PATH,
     TYPES,
+    Closeness,
     Context,
     SpanModel,
     candidates,
-    dense_row,
+    feature_rows,
     gate_kind,
     question_class,
-    question_row,
     short_answer,
     tokens_of,
     wanted,
@@ -136,14 +139,55 @@ class Rows:
     example: np.ndarray
 
 
-def rows_of(examples: Sequence[Example]) -> Rows:
+def question_words(question: str) -> list[str]:
+    """The question's content words, lower case (as the engine embeds them)."""
+    qc = question_class(question)
+    return [t.lower for t in tokens_of(question) if not t.stop and t.stem in qc.stems]
+
+
+def word_vectors(examples: Sequence[Example]) -> dict[str, np.ndarray]:
+    """Every content word of the questions and gold sentences embedded on its own, as the engine
+    embeds its index words (cached in .factbot-cache/bench); empty without the embedding model."""
+    try:
+        from bot.engine.semantic import VectorCache, embedder
+    except ImportError:
+        return {}
+    model = embedder()
+    if model is None:
+        return {}
+    words = set()
+    for ex in examples:
+        words.update(question_words(ex.question))
+        words.update(t.lower for t in tokens_of(ex.sentence) if not t.stop)
+    texts = sorted(words)
+    vectors = VectorCache(REPO / ".factbot-cache" / "bench").vectors(texts, model)
+    return dict(zip(texts, np.asarray(vectors, dtype=np.float32), strict=True))
+
+
+def closeness_of(question: str, vectors: dict[str, np.ndarray]) -> Closeness | None:
+    """How close each word is in meaning to the closest of some words (None without vectors)."""
+    own = [w for w in question_words(question) if w in vectors]
+    if not vectors or not own:
+        return None
+
+    def closeness(words: Sequence[str], to: Sequence[str] | None) -> list[float]:
+        known = [vectors[w] for w in (own if to is None else to) if w in vectors]
+        if not known:
+            return [0.0] * len(words)
+        matrix = np.array(known)
+        return [float((matrix @ vectors[w]).max()) if w in vectors else 0.0 for w in words]
+
+    return closeness
+
+
+def rows_of(examples: Sequence[Example], closeness: Sequence[Closeness | None]) -> Rows:
     x, y, example = [], [], []
     for e, ex in enumerate(examples):
         tokens = tokens_of(ex.sentence)
-        ctx = Context(question_class(ex.question), tokens)
-        question = question_row(ctx.qc, ctx)
-        for c in candidates(ex.sentence, tokens, ex.spans):
-            x.append(dense_row(ctx, c, question))
+        ctx = Context(question_class(ex.question), tokens, closeness[e])
+        cands = candidates(ex.sentence, tokens, ex.spans)
+        x.extend(feature_rows(ctx, cands))
+        for c in cands:
             y.append(holds(ex.sentence[c.start : c.end], ex.answers))
             example.append(e)
     return Rows(np.array(x, dtype=np.float32), np.array(y, dtype=bool), np.array(example))
@@ -215,6 +259,7 @@ class Fitted:
     answers."""
 
     examples: list[Example]
+    closeness: list[Closeness | None]
     rows: Rows
     folds: dict[str, int]
     models: dict[int, SpanModel]
@@ -314,7 +359,9 @@ def cross_validate(
     and without the type filter; then choose each fold's filters and gates on the other folds."""
     folds = fold_of([a.title for a in articles])
     examples = [ex for a in articles for ex in examples_of(a)]
-    rows = rows_of(examples)
+    vectors = word_vectors(examples)
+    closeness = [closeness_of(ex.question, vectors) for ex in examples]
+    rows = rows_of(examples, closeness)
     fold = np.array([folds[ex.article] for ex in examples])
     models: dict[int, SpanModel] = {}
     n = len(examples)
@@ -330,17 +377,22 @@ def cross_validate(
             ex = examples[i]
             for on, types in enumerate(((), TYPES)):
                 got = short_answer(
-                    ex.question, ex.sentence, ex.spans, model=SpanModel(model.trees, 0.0, types=types)
+                    ex.question,
+                    ex.sentence,
+                    ex.spans,
+                    model=SpanModel(model.trees, 0.0, types=types),
+                    closeness=closeness[i],
                 )
                 confidence[on, i] = got.confidence if got.kind == "span" else 1.0
                 span_hit[on, i] = holds(got.text, ex.answers)
                 span_in[on, i] = contains(got.text, ex.answers)
-            clause = short_answer(ex.question, ex.sentence, ex.spans, model=never)
+            clause = short_answer(ex.question, ex.sentence, ex.spans, model=never, closeness=closeness[i])
             clause_hit[i] = holds(clause.text, ex.answers)
             clause_in[i] = contains(clause.text, ex.answers)
     qcs = [question_class(ex.question) for ex in examples]
     fitted = Fitted(
         examples,
+        closeness,
         rows,
         folds,
         models,
@@ -445,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         random.Random(3).shuffle(misses)
         for ex in misses[: args.misses]:
             model = fitted.models[fitted.folds[ex.article]]
-            got = short_answer(ex.question, ex.sentence, ex.spans, model=model)
+            i = examples.index(ex)
+            got = short_answer(ex.question, ex.sentence, ex.spans, model=model, closeness=fitted.closeness[i])
             print(f"- Q: {ex.question}\n  gold: {' | '.join(dict.fromkeys(ex.answers))}\n  got:  {got.text}")
             print(f"  in:   {ex.sentence}")
     if args.write:

@@ -87,11 +87,11 @@ CHAT_QUESTIONS = [
     ("global military spending 2023", "2.2 trillion"),
     # Aliases.
     pytest.param("How much does the ROK spend on its military?", "48.0", marks=SPAN_MISS),
-    pytest.param("what is the defence expenditure of seoul", "48.0", marks=SPAN_MISS),
+    ("what is the defence expenditure of seoul", "48.0"),
     ("how much did beijing spend on its military", "307.8"),
     ("Tokyo defence budget", "56.8"),
     ("dprk reaction to freedom edge drills", "condemnation"),
-    pytest.param("Who condemned the Freedom Edges exercise?", "North Korea", marks=SPAN_MISS),
+    ("Who condemned the Freedom Edges exercise?", "North Korea"),
     # British spelling.
     ("What was Japan's defence budget?", "56.8"),
     ("global defence expenditure 2023", "2.2 trillion"),
@@ -377,7 +377,7 @@ def lantern_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         ("What are the dates of the festival?", "October 14–15"),
         ("What is the largest lantern called?", "Grey Heron"),
         ("How many kilograms does the largest lantern weigh?", "310"),
-        pytest.param("Who built the largest lantern?", "Vessan School of Crafts", marks=V2_MISS),
+        ("Who built the largest lantern?", "Vessan School of Crafts"),
         pytest.param("what do bakers sell on the quay", "saffron buns", marks=V2_MISS),
     ],
 )
@@ -570,7 +570,6 @@ def test_the_name_a_sentence_gives(sentence: str, name: str | None) -> None:
         assert name_given("When were they made?", sentence) is None
 
 
-@V2_MISS
 def test_a_capitalised_unknown_word_is_a_name_not_a_typo(lantern_engine: Engine) -> None:
     # "Ticker" mid-sentence names something the article never mentions; "ticker" is a typo.
     assert not lantern_engine.ask("How much did Ticker sales rise?").answered

@@ -304,3 +304,20 @@ def test_question_words_the_articles_use_are_not_embedded_again(repo_root: Path,
     np.testing.assert_allclose(
         engine.candidates(question).features, plain.candidates(question).features, atol=1e-5
     )
+
+
+def test_the_span_selector_is_told_how_close_each_word_is_to_the_question(
+    repo_root: Path, model: Embedder
+) -> None:
+    from bot.engine import Engine
+
+    engine = Engine.load(repo_root / "facts", semantic=False)
+    found = engine.candidates("How much did China spend on its army?")
+    assert engine._closeness(found.word_vectors) is None  # lexical-only: exact matches alone
+    engine.use_embeddings(model, None)
+    found = engine.candidates("How much did China spend on its army?")
+    closeness = engine._closeness(found.word_vectors)
+    assert closeness is not None
+    military, treaty, unknown = closeness(["military", "treaty", "zorbleflux"])
+    assert 0.0 < treaty < military <= 1.0
+    assert unknown == 0.0

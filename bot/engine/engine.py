@@ -12,6 +12,7 @@ import logging
 import pickle
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,7 +34,7 @@ from bot.engine.features import (
 from bot.engine.learned import Model, packaged_model, recalibrated
 from bot.engine.matching import Analyzer, Candidate, FactIndex, Ranked
 from bot.engine.model import Answer, ArticleInfo, Fact, Source
-from bot.engine.short_answer import SpanModel, short_answer
+from bot.engine.short_answer import Closeness, SpanModel, short_answer
 from bot.engine.short_answer import default_model as default_span_model
 from bot.engine.spans import find_spans
 from bot.engine.text import common_english
@@ -59,6 +60,7 @@ class CandidateSet(NamedTuple):
     docs: np.ndarray
     evidence: list[Candidate]
     features: np.ndarray
+    word_vectors: np.ndarray | None = None  # (query words, d): each question word's embedding
 
 
 class Models(NamedTuple):
@@ -289,7 +291,7 @@ class Engine:
         scores = {r.index: r.score for r in lexical}
         evidence = [index.evidence(Ranked(d, scores.get(d, 0.0)), q.query, q.kind) for d in found]
         features = candidate_features(index, q, docs, evidence, fields, lexical, meaning, order)
-        return CandidateSet(q, docs, evidence, features)
+        return CandidateSet(q, docs, evidence, features, word_vectors)
 
     def ask(self, question: str, *, vector: np.ndarray | None = None) -> Answer:
         """Answer one question, or decline with up to three suggestions (``vector``: its embedding,
@@ -313,7 +315,7 @@ class Engine:
             index, short = named
         else:
             index = ranked[0]
-            short = self._short_answer(q, index)
+            short = self._short_answer(q, index, found.word_vectors)
         fact = self._index.fact(index)
         return Answer(
             question=text,
@@ -326,7 +328,7 @@ class Engine:
             fact_id=fact.id,
         )
 
-    def _short_answer(self, question: Question, index: int) -> str:
+    def _short_answer(self, question: Question, index: int, word_vectors: np.ndarray | None = None) -> str:
         """A curator's answer when it holds the kind of thing asked for; else the learned selector's
         span of the quote (a date, an amount, a name, "Yes, ...", a reason, the items of a list)
         when it is sure enough (the model's gate for the question's kind); else the clause of the quote
@@ -336,10 +338,35 @@ class Engine:
         if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
             return fact.answer
         model = self.span_model or default_span_model()
-        picked = short_answer(question.text, fact.quote, fact.spans, model=model)
+        picked = short_answer(
+            question.text, fact.quote, fact.spans, model=model, closeness=self._closeness(word_vectors)
+        )
         if picked.kind != "clause":
             return picked.text
         return self.covering_clause(question, index)
+
+    def _closeness(self, word_vectors: np.ndarray | None) -> Closeness | None:
+        """How close in meaning a word of the articles is to the closest of some words (the
+        question's, by default): the cosine of their embeddings, 0 for a word with no vector. For
+        the span selector; None when the engine is lexical-only."""
+        terms, rows, cache = self._term_vectors, self._term_rows, self._word_cache
+        if word_vectors is None or terms is None or not rows or not len(word_vectors):
+            return None
+
+        def vector(word: str) -> np.ndarray | None:
+            row = rows.get(word, -1)
+            return terms[row] if row >= 0 else cache.get(word)
+
+        def closeness(words: Sequence[str], to: Sequence[str] | None = None) -> list[float]:
+            targets = word_vectors if to is None else [v for w in to if (v := vector(w)) is not None]
+            found = [rows.get(w, -1) for w in words]
+            known = [r for r in found if r >= 0]
+            if not len(targets) or not known:
+                return [0.0] * len(words)
+            best = iter((np.asarray(targets) @ terms[known].T).max(axis=0).tolist())
+            return [next(best) if r >= 0 else 0.0 for r in found]
+
+        return closeness
 
     def covering_clause(self, question: Question, index: int) -> str:
         """The clause of fact ``index`` that covers the question's words (the selector's fallback)."""

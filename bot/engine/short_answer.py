@@ -27,6 +27,7 @@ import json
 import logging
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -443,6 +444,10 @@ def _reason_end(folded: str, m: re.Match[str]) -> int:
 WINDOW = 6  # tokens either side in which question words are counted
 _CLAUSE_MARKS = frozenset(",;:()–—")
 
+# How close in meaning each of the quote's (lower-case) content words is to the closest of some
+# words (None: the question's), 0..1 (the engine's word embeddings; 0 for a word it has none for).
+Closeness = Callable[[Sequence[str], Sequence[str] | None], Sequence[float]]
+
 
 class Context:
     """What every candidate of one (question, quote) pair reads: per-token tags, computed once."""
@@ -450,9 +455,12 @@ class Context:
     __slots__ = (
         "clause",
         "clause_hits",
+        "close",
+        "close_cum",
         "cum",
         "head_at",
         "head_class",
+        "head_close",
         "hits",
         "qc",
         "qword",
@@ -461,7 +469,7 @@ class Context:
         "wanted",
     )
 
-    def __init__(self, qc: QuestionClass, tokens: list[Token]) -> None:
+    def __init__(self, qc: QuestionClass, tokens: list[Token], closeness: Closeness | None = None) -> None:
         self.qc = qc
         self.tokens = tokens
         self.wanted, self.tiers = wanted(qc)
@@ -472,6 +480,21 @@ class Context:
         self.head_class = [_token_class(t) for t in tokens]
         # Question words before each position (cum[i]: among tokens[:i]), and each token's clause.
         self.cum = list(itertools.accumulate(self.qword, initial=0))
+        # Each word's closeness in meaning to the question (without embeddings: its exact match).
+        # An exact question word is 1 whatever the embeddings say. And how close each word is to the
+        # question's head noun ("instrument" -> piano), 0 without one.
+        close = [float(q) for q in self.qword]
+        self.head_close = [0.0] * len(tokens)
+        if closeness is not None:
+            content = [i for i, t in enumerate(tokens) if not t.stop]
+            words = [tokens[i].lower for i in content]
+            for i, value in zip(content, closeness(words, None), strict=True):
+                close[i] = max(close[i], min(1.0, max(0.0, float(value))))
+            if qc.head:
+                for i, value in zip(content, closeness(words, [qc.head.lower()]), strict=True):
+                    self.head_close[i] = min(1.0, max(0.0, float(value)))
+        self.close = close
+        self.close_cum = list(itertools.accumulate(close, initial=0.0))
         clause = 0
         self.clause = []
         for t in tokens:
@@ -608,13 +631,18 @@ def typed(
     and the sentence has any; else all of them."""
     if ctx.wanted not in types or not cands:
         return cands
-    families = [_family(c.kinds, ctx.head_class[_head_of(ctx, c)], ctx.head_class[c.first]) for c in cands]
+    heads = [ctx.head_class[_head_of(ctx, c)] for c in cands]
+    families = [_family(c.kinds, head, ctx.head_class[c.first]) for c, head in zip(cands, heads, strict=True)]
     # A candidate made mostly of the question's words ("the Harbourvale Lantern Festival" for "who
-    # founded the lantern festival") is what the question is about, not its answer.
+    # founded the lantern festival") is what the question is about, not its answer. Nor does a
+    # natural feature (WordNet's objects: a sea, a river, a mountain) answer "who".
     fresh = []
-    for c in cands:
+    for c, head in zip(cands, heads, strict=True):
         content = [i for i in range(c.first, c.last + 1) if not ctx.tokens[i].stop]
-        fresh.append(2 * sum(ctx.qword[i] for i in content) <= len(content))
+        fresh.append(
+            2 * sum(ctx.qword[i] for i in content) <= len(content)
+            and not (ctx.wanted == "person" and head == "object")
+        )
     for tier in ctx.tiers:
         kept = [
             c
@@ -656,6 +684,14 @@ _NEXT_WORDS = (
 _NAMING = frozenset("called named known titled nicknamed dubbed".split())
 
 
+# How close in meaning the words around and inside a candidate are to the question's (the engine's
+# word embeddings, ``Closeness``; without them an exact question word is 1 and any other 0).
+MEANING_NAMES = (
+    "closest_left", "closest_right", "closeness_left", "closeness_right", "closest_inside",
+    "closeness_in_clause", "head.closeness_to_question_head", "closest_to_question_head_inside",
+)  # fmt: skip
+
+
 def _names(prefix: str, choices: tuple) -> list[str]:
     return [f"{prefix}={c}" for c in choices]
 
@@ -681,6 +717,7 @@ DENSE_NAMES: tuple[str, ...] = (
     *_names("prev", _PREV_WORDS), "prev=QW", "prev=C", "prev=W",
     *_names("next", _NEXT_WORDS), "next=QW", "next=C", "next=W",
     "opens_clause",
+    *MEANING_NAMES,
 )  # fmt: skip
 
 
@@ -801,7 +838,25 @@ def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[floa
         *_context_word(prev_t, prev_q, _PREV_WORDS),
         *_context_word(next_t, next_q, _NEXT_WORDS),
         float(first == 0 or (prev_t is not None and prev_t.text in _CLAUSE_MARKS)),
+        max(ctx.close[max(0, first - WINDOW) : first], default=0.0),
+        max(ctx.close[last + 1 : last + 1 + WINDOW], default=0.0),
+        ctx.close_cum[first] - ctx.close_cum[max(0, first - WINDOW)],
+        ctx.close_cum[min(n, last + 1 + WINDOW)] - ctx.close_cum[last + 1],
+        max(ctx.close[first : last + 1]),
+        sum(
+            v
+            for i, v in enumerate(ctx.close)
+            if ctx.clause[i] == ctx.clause[first] and not first <= i <= last
+        ),
+        ctx.head_close[head],
+        max(ctx.head_close[first : last + 1]),
     ]
+
+
+def feature_rows(ctx: Context, cands: list[Candidate]) -> np.ndarray:
+    """The candidates' dense rows, (len(cands), len(DENSE_NAMES))."""
+    question = question_row(ctx.qc, ctx)
+    return np.array([dense_row(ctx, c, question) for c in cands], dtype=np.float64).reshape(len(cands), -1)
 
 
 # -- the model --------------------------------------------------------------------------------------
@@ -837,9 +892,7 @@ class SpanModel:
         """Each candidate's probability of being the answer."""
         if not cands:
             return []
-        question = question_row(ctx.qc, ctx)
-        rows = np.array([dense_row(ctx, c, question) for c in cands], dtype=np.float64)
-        return self.trees.probability(rows).tolist()
+        return self.trees.probability(feature_rows(ctx, cands)).tolist()
 
     def save(self, path: Path = MODEL_PATH) -> None:
         data = {
@@ -938,8 +991,10 @@ def short_answer(
     spans: tuple[Span, ...],
     previous: str | None = None,
     model: SpanModel | None = None,
+    closeness: Closeness | None = None,
 ) -> ShortAnswer:
-    """The short answer ``quote`` gives to ``question`` (``spans``: its typed spans, ``bot.engine.spans``).
+    """The short answer ``quote`` gives to ``question`` (``spans``: its typed spans, ``bot.engine.spans``;
+    ``closeness``: how close in meaning the quote's words are to the question's, when known).
 
     ``previous`` (the sentence before) is accepted for the engine's sake and not used yet.
     """
@@ -949,7 +1004,7 @@ def short_answer(
     tokens = tokens_of(quote)
     if not tokens:
         return ShortAnswer(quote, 0, len(quote), "clause", 0.0)
-    ctx = Context(qc, tokens)
+    ctx = Context(qc, tokens, closeness)
     hits = ctx.hits
     if qc.yes_no:
         answer = _yes_no(qc, question, quote, tokens, hits)
