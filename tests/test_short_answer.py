@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.engine.short_answer import (
     DENSE_NAMES,
     Context,
@@ -30,11 +28,6 @@ def assert_verbatim(result: ShortAnswer, quote: str) -> None:
     assert quote[result.start : result.end] == result.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'Bramford' (0.647) is below the gate for place questions (0.65, chosen with a clause that "
-    "holds the answer worth 0.75): the clause is the answer; see docs/short-answers.md",
-)
 def test_a_city_for_in_which_city() -> None:
     quote = "The glassworks moved its kilns from the coast to Bramford in 1911, after a fire."
     result = answer("In which city did the glassworks put its kilns?", quote)

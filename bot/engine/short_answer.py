@@ -580,17 +580,19 @@ def wanted(qc: QuestionClass) -> tuple[str, tuple[frozenset[str], ...]]:
 
     Each entry is a set of families; :func:`typed` keeps the candidates of the first set the sentence
     has. "Who" wants a named person, organisation or place (else a capitalised run), "when" a date,
-    "where" and "which city/country" a place, "how many/much" a number (an amount of money when the
-    question is about spending, a percentage when it asks how fast or by how much), "which group" a name.
+    "where" and "which city/country" a place, "how many/much" a number whatever it counts (an amount
+    of money when the question is about spending, a percentage when it asks how fast or by how much),
+    "which group" a name.
     """
     if qc.yes_no or qc.wants_list:
         return "", ()
-    if qc.wh in ("who", "whom", "whose") or qc.head_class == "person":
+    if qc.wh in ("who", "whom", "whose"):
         return "person", (_NAMED, frozenset({"cap"}))
-    if qc.wh == "when" or qc.head_class == "time":
+    if qc.wh == "when":
         return "date", (frozenset({"date"}),)
-    if qc.wh == "where" or qc.head_class == "location" or qc.head in _PLACE_HEADS:
+    if qc.wh == "where":
         return "place", (frozenset({"place"}),)
+    # "How many members", "how many nations": a quantity, whatever the noun counts.
     if (
         qc.wh in ("how fast", "how quickly")
         or qc.head in _CHANGE_HEADS
@@ -601,6 +603,12 @@ def wanted(qc: QuestionClass) -> tuple[str, tuple[frozenset[str], ...]]:
         return "money", (frozenset({"money"}), frozenset({"number"}))
     if qc.wh.startswith("how ") and qc.wh != "how":
         return "number", (frozenset({"number"}),)
+    if qc.head_class == "person":
+        return "person", (_NAMED, frozenset({"cap"}))
+    if qc.head_class == "time":
+        return "date", (frozenset({"date"}),)
+    if qc.head_class == "location" or qc.head in _PLACE_HEADS:
+        return "place", (frozenset({"place"}),)
     if qc.head_class == "group":
         return "group", (frozenset({"org", "place", "name"}), frozenset({"cap"}))
     return "", ()
