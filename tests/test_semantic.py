@@ -209,6 +209,16 @@ def test_a_kept_graph_does_not_bypass_the_pinned_model_hash(
     assert "expected " + "0" * 64 in _warnings(caplog)[-1].getMessage()
 
 
+def test_a_kept_graph_does_not_stand_in_for_a_missing_model_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert Embedder.load(cache_dir=tmp_path) is not None  # the graph is now kept in tmp_path
+    monkeypatch.setattr(semantic, "model_path", lambda: None)
+    with caplog.at_level(logging.WARNING):
+        assert Embedder.load(cache_dir=tmp_path) is None
+    assert "is not installed" in _warnings(caplog)[-1].getMessage()
+
+
 def test_an_unwritable_cache_directory_costs_only_the_rewrite(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, model: Embedder
 ) -> None:

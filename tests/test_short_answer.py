@@ -139,3 +139,12 @@ def test_the_type_filter_keeps_the_candidates_of_the_type_asked_for() -> None:
     assert any("2019" in text for text in kept("When did the budget reach its peak?"))
     assert kept("What did the ferry company do?") == {quote[c.start : c.end] for c in cands}
     assert wanted(question_class("Which country is the ferry's main market?"))[0] == "place"
+
+
+def test_a_sentence_without_candidates_has_no_rows_but_the_right_width() -> None:
+    for sentence in ("", "."):
+        tokens = tokens_of(sentence)
+        rows = feature_rows(
+            Context(question_class("When was it built?"), tokens, None), candidates(sentence, tokens, ())
+        )
+        assert rows.shape == (0, len(DENSE_NAMES))

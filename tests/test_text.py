@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.text import common_spelling, content_stems, fold, respell, split_sentences, tokenize
+from bot.engine.text import (
+    MAX_RESPELLED,
+    common_spelling,
+    content_stems,
+    fold,
+    respell,
+    split_sentences,
+    tokenize,
+)
 
 
 def sentences(paragraph: str) -> list[str]:
@@ -184,7 +192,13 @@ def test_fold_keeps_length() -> None:
 
 @pytest.mark.parametrize(
     ("typo", "meant"),
-    [("budjet", "budget"), ("militray", "military"), ("goverment", "government"), ("recieve", "receive")],
+    [
+        ("budjet", "budget"),
+        ("militray", "military"),
+        ("goverment", "government"),
+        ("recieve", "receive"),
+        ("mnay", "many"),  # a swap, not "may" with a letter more
+    ],
 )
 def test_a_typo_of_a_frequent_word_is_read_as_that_word(typo: str, meant: str) -> None:
     assert common_spelling(typo) == meant
@@ -196,3 +210,10 @@ def test_respelling_leaves_frequent_words_names_and_words_the_articles_use() -> 
         "how much is the Kwangju budget for interoperability and vessan drills"
     )
     assert common_spelling("interoperability") is None  # nothing frequent is that close: kept as written
+
+
+def test_respelling_looks_up_a_bounded_number_of_words() -> None:
+    gibberish = " ".join(["qzxv", "wplk", "mnay"] * 10)
+    respelled = respell(gibberish, keep=lambda word: False).split()
+    assert respelled[:MAX_RESPELLED] != gibberish.split()[:MAX_RESPELLED]  # the first ones were looked up
+    assert respelled[MAX_RESPELLED:] == gibberish.split()[MAX_RESPELLED:]

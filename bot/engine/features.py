@@ -108,7 +108,8 @@ CONFIDENCE_FEATURE_NAMES: tuple[str, ...] = (*FEATURE_NAMES, "ranker_score", "ra
 
 
 class Question(NamedTuple):
-    """A question analysed once: its text, answer type, year bounds and index terms."""
+    """A question analysed once: its text (typos of frequent words corrected), answer type, year
+    bounds and index terms."""
 
     text: str
     kind: str | None

@@ -42,7 +42,7 @@ BATCH_SIZE = 32
 #: at best no better and at times 3x worse.) The matrix products run on onnxruntime's int8 kernels
 #: (see :func:`int8_graph`), faster than the float32 products the package's graph asks for, and the
 #: session is created quicker; vectors have a cosine of at least 0.999 with the float32 path's on
-#: the seeds. The models in bot/models/ are trained on these vectors.
+#: the seeds. The models in bot/engine/models/ are trained on these vectors.
 THREADS = 2
 #: Version of :func:`int8_graph`'s rewrite: part of the derived file's name and sidecar.
 REWRITE = 2
@@ -168,6 +168,15 @@ def derived_graph(cache_dir: Path | None = None) -> bytes:
     """
     if cache_dir is None:
         return int8_graph(_source_bytes())
+    # The kept graph stands in for the package's model only while that model is installed, at its
+    # pinned size (a stat: hashing it is what the kept graph saves; it is hashed when derived).
+    model = model_path()
+    try:
+        installed = model is not None and model.stat().st_size == MODEL_SIZE
+    except OSError:
+        installed = False
+    if not installed:
+        raise RuntimeError(f"the model package {MODEL_PACKAGE} is not installed (or not its pinned version)")
     path = Path(cache_dir) / f"minilm-{MODEL_SHA256[:16]}-r{REWRITE}.onnx"
     sidecar = path.with_suffix(".json")
     try:

@@ -876,7 +876,8 @@ def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[floa
 def feature_rows(ctx: Context, cands: list[Candidate]) -> np.ndarray:
     """The candidates' dense rows, (len(cands), len(DENSE_NAMES))."""
     question = question_row(ctx.qc, ctx)
-    return np.array([dense_row(ctx, c, question) for c in cands], dtype=np.float64).reshape(len(cands), -1)
+    rows = [dense_row(ctx, c, question) for c in cands]
+    return np.array(rows, dtype=np.float64).reshape(len(cands), len(DENSE_NAMES))
 
 
 # -- the model --------------------------------------------------------------------------------------

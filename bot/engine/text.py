@@ -61,15 +61,21 @@ def common_english() -> frozenset[str]:
 _LOWER_WORD_RE = re.compile(r"(?<![\w'’])[a-z]{4,}(?![\w'’])")
 
 
+#: At most this many words of one question are looked up as typos (about 1 ms each, cached).
+MAX_RESPELLED = 8
+
+
 @lru_cache(maxsize=8192)
 def common_spelling(word: str) -> str | None:
     """The frequent English word a lower-case typo most likely meant ("budjet": "budget"): OSA
-    distance 1, 2 from 7 letters, the more frequent first; None when nothing is that close."""
+    distance 1, 2 from 7 letters; among the closest, a word of the same length (a swap or a wrong
+    letter: "mnay" is "many", not "may"), then the more frequent; None when nothing is that close."""
     from rapidfuzz import process  # imported on the first unknown word: `factbot ask` starts faster
     from rapidfuzz.distance import OSA
 
     limit = 1 if len(word) < 7 else 2
-    best = process.extractOne(word, common_words(), scorer=OSA.distance, score_cutoff=limit)
+    matches = process.extract(word, common_words(), scorer=OSA.distance, score_cutoff=limit, limit=None)
+    best = min(matches, key=lambda m: (m[1], len(m[0]) != len(word), m[2]), default=None)
     return None if best is None else best[0]
 
 
@@ -82,11 +88,13 @@ def respell(text: str, keep: Callable[[str], bool]) -> str:
     """``text`` with each lower-case word that is neither a form of a frequent English word nor
     ``keep``-ed replaced by the frequent word it most likely mistypes (for reading the question's type)."""
     common = _common_stems()
+    budget = [MAX_RESPELLED]  # a long run of gibberish costs a bounded number of searches
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
-        if normalize_word(word) in common or keep(word):  # "drills": a form of "drill", not a typo
+        if normalize_word(word) in common or keep(word) or not budget[0]:  # "drills": a form of "drill"
             return word
+        budget[0] -= 1
         return common_spelling(word) or word
 
     return _LOWER_WORD_RE.sub(fix, text)
