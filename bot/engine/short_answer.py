@@ -466,6 +466,7 @@ class Context:
 
     __slots__ = (
         "clause",
+        "clause_bounds",
         "clause_hits",
         "close",
         "close_cum",
@@ -516,6 +517,17 @@ class Context:
         self.clause_hits = [0] * (clause + 1)
         for h in self.hits:
             self.clause_hits[self.clause[h]] += 1
+        # Each clause's tokens are one run: [start, end) of each, so sums over a clause are O(1).
+        self.clause_bounds = [[len(tokens), 0] for _ in range(clause + 1)]
+        for i, c in enumerate(self.clause):
+            bounds = self.clause_bounds[c]
+            bounds[0], bounds[1] = min(bounds[0], i), i + 1
+
+    def closeness_in_clause(self, first: int, last: int) -> float:
+        """The closeness of the words of ``first``'s clause outside ``first..last``."""
+        start, end = self.clause_bounds[self.clause[first]]
+        cum = self.close_cum
+        return (cum[end] - cum[start]) - (cum[min(last + 1, end)] - cum[first])
 
 
 _NUMBER_WORDS = frozenset(
@@ -863,11 +875,7 @@ def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[floa
         ctx.close_cum[first] - ctx.close_cum[max(0, first - WINDOW)],
         ctx.close_cum[min(n, last + 1 + WINDOW)] - ctx.close_cum[last + 1],
         max(ctx.close[first : last + 1]),
-        sum(
-            v
-            for i, v in enumerate(ctx.close)
-            if ctx.clause[i] == ctx.clause[first] and not first <= i <= last
-        ),
+        ctx.closeness_in_clause(first, last),
         ctx.head_close[head],
         max(ctx.head_close[first : last + 1]),
     ]

@@ -88,13 +88,14 @@ def respell(text: str, keep: Callable[[str], bool]) -> str:
     """``text`` with each lower-case word that is neither a form of a frequent English word nor
     ``keep``-ed replaced by the frequent word it most likely mistypes (for reading the question's type)."""
     common = _common_stems()
-    budget = [MAX_RESPELLED]  # a long run of gibberish costs a bounded number of searches
+    budget = MAX_RESPELLED  # a long run of gibberish costs a bounded number of searches
 
     def fix(match: re.Match[str]) -> str:
+        nonlocal budget
         word = match.group(0)
-        if normalize_word(word) in common or keep(word) or not budget[0]:  # "drills": a form of "drill"
+        if normalize_word(word) in common or keep(word) or not budget:  # "drills": a form of "drill"
             return word
-        budget[0] -= 1
+        budget -= 1
         return common_spelling(word) or word
 
     return _LOWER_WORD_RE.sub(fix, text)
