@@ -81,20 +81,21 @@ def common_spelling(word: str) -> str | None:
 
 @cache
 def _common_stems() -> frozenset[str]:
-    return frozenset(normalize_word(word) for word in common_words())
+    """The Snowball stems of :func:`common_words` (one call into the stemmer: 12 ms, not 60)."""
+    return frozenset(_STEMMER.stemWords(common_words()))
 
 
 def respell(text: str, keep: Callable[[str], bool]) -> str:
     """``text`` with each lower-case word that is neither a form of a frequent English word nor
     ``keep``-ed replaced by the frequent word it most likely mistypes (for reading the question's type)."""
-    common = _common_stems()
+    frequent = common_english()
     budget = MAX_RESPELLED  # a long run of gibberish costs a bounded number of searches
 
     def fix(match: re.Match[str]) -> str:
         nonlocal budget
         word = match.group(0)
-        if normalize_word(word) in common or keep(word) or not budget:  # "drills": a form of "drill"
-            return word
+        if word in frequent or keep(word) or not budget or _STEMMER.stemWord(word) in _common_stems():
+            return word  # frequent, the articles', or a form of a frequent word ("drills")
         budget -= 1
         return common_spelling(word) or word
 
