@@ -148,3 +148,25 @@ def test_a_sentence_without_candidates_has_no_rows_but_the_right_width() -> None
             Context(question_class("When was it built?"), tokens, None), candidates(sentence, tokens, ())
         )
         assert rows.shape == (0, len(DENSE_NAMES))
+
+
+def test_the_parts_of_a_hyphenated_question_word_are_the_questions() -> None:
+    # "Varno-Tessel-Brill" names Varno, Tessel and Brill: the list of them is not the answer.
+    quote = "The pact of Varno, Tessel and Brill was later joined by Osta, Kemmer and Lund."
+    result = answer("Which countries joined the pact of Varno-Tessel-Brill?", quote)
+    assert result.text == "Osta, Kemmer and Lund"
+    assert {"varno", "tessel", "brill"} <= question_class("Talks of Varno-Tessel-Brill?").stems
+
+
+def test_a_name_the_question_gives_under_another_name_counts_as_the_questions() -> None:
+    # The engine tells the selector where the quote names what the question calls "the FSR".
+    quote = "Meanwhile, Ardenia spent about $5.1 billion on roads, and the Free State $4.0 billion."
+    start = quote.index("Free State")
+    result = short_answer(
+        "How much does the FSR spend on roads?",
+        quote,
+        find_spans(quote),
+        matched=[(start, start + len("Free State"))],
+    )
+    assert result.text == "$4.0 billion"
+    assert_verbatim(result, quote)

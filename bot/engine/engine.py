@@ -338,8 +338,19 @@ class Engine:
         if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
             return fact.answer
         model = self.span_model or default_span_model()
+        terms = self._index.term_positions(index)
+        aliased = [
+            (terms[p].start, terms[p].end)
+            for p, _, _ in sentence_hits(self._index, index, question.weights)
+            if terms[p].key.startswith("=")
+        ]
         picked = short_answer(
-            question.text, fact.quote, fact.spans, model=model, closeness=self._closeness(word_vectors)
+            question.text,
+            fact.quote,
+            fact.spans,
+            model=model,
+            closeness=self._closeness(word_vectors),
+            matched=aliased,
         )
         if picked.kind != "clause":
             return picked.text

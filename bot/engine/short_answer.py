@@ -218,11 +218,14 @@ def question_class(question: str) -> QuestionClass:
     )
     head_class = noun_class(head) if head else None
     plural = bool(head and head.endswith("s") and not head.endswith("ss"))
-    stems = frozenset(
-        normalize_word(t)
+    words = [
+        t
         for t in _TOKEN_RE.findall(text)
         if t[0].isalnum() and t.lower() not in STOP_WORDS and not _WH_RE.fullmatch(t.lower())
-    )
+    ]
+    # "China-Japan-Korea talks" names China, Japan and Korea as well as the compound.
+    parts = [p for w in words if "-" in w for p in w.split("-") if p and p.lower() not in STOP_WORDS]
+    stems = frozenset(normalize_word(t) for t in (*words, *parts))
     wants_list = bool(_LIST_RE.search(text)) and wh not in ("who", "when", "where", "why")
     head_stem = normalize_word(head) if head else None
     before = "-"
@@ -482,12 +485,18 @@ class Context:
         "wanted",
     )
 
-    def __init__(self, qc: QuestionClass, tokens: list[Token], closeness: Closeness | None = None) -> None:
+    def __init__(
+        self,
+        qc: QuestionClass,
+        tokens: list[Token],
+        closeness: Closeness | None = None,
+        matched: Sequence[tuple[int, int]] = (),
+    ) -> None:
         self.qc = qc
         self.tokens = tokens
         self.wanted, self.tiers = wanted(qc)
         stems = qc.stems
-        self.qword = [not t.stop and t.stem in stems for t in tokens]
+        self.qword = [not t.stop and (t.stem in stems or _within(t, matched)) for t in tokens]
         self.hits = [i for i, q in enumerate(self.qword) if q]
         self.head_at = [i for i in self.hits if tokens[i].stem == qc.head_stem] if qc.head_stem else []
         self.head_class = [_token_class(t) for t in tokens]
@@ -528,6 +537,11 @@ class Context:
         start, end = self.clause_bounds[self.clause[first]]
         cum = self.close_cum
         return (cum[end] - cum[start]) - (cum[min(last + 1, end)] - cum[first])
+
+
+def _within(token: Token, ranges: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``token`` lies inside one of the (start, end) character ranges."""
+    return any(start <= token.start and token.end <= end for start, end in ranges)
 
 
 _NUMBER_WORDS = frozenset(
@@ -1021,9 +1035,12 @@ def short_answer(
     previous: str | None = None,
     model: SpanModel | None = None,
     closeness: Closeness | None = None,
+    matched: Sequence[tuple[int, int]] = (),
 ) -> ShortAnswer:
     """The short answer ``quote`` gives to ``question`` (``spans``: its typed spans, ``bot.engine.spans``;
-    ``closeness``: how close in meaning the quote's words are to the question's, when known).
+    ``closeness``: how close in meaning the quote's words are to the question's, when known;
+    ``matched``: (start, end) ranges of the quote that name what the question names under another
+    name, such as an alias, which count as the question's words).
 
     ``previous`` (the sentence before) is accepted for the engine's sake and not used yet.
     """
@@ -1033,7 +1050,7 @@ def short_answer(
     tokens = tokens_of(quote)
     if not tokens:
         return ShortAnswer(quote, 0, len(quote), "clause", 0.0)
-    ctx = Context(qc, tokens, closeness)
+    ctx = Context(qc, tokens, closeness, matched)
     hits = ctx.hits
     if qc.yes_no:
         answer = _yes_no(qc, question, quote, tokens, hits)
