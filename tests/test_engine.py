@@ -87,6 +87,8 @@ CHAT_QUESTIONS = [
     ("global military spending 2023", "2.2 trillion"),
     # Aliases.
     ("How much does the ROK spend on its military?", "48.0"),
+    # A question that names only an alias asks what it stands for: the other name is the answer.
+    ("who is sipri", "Stockholm International Peace Research Institute"),
     ("what is the defence expenditure of seoul", "48.0"),
     ("how much did beijing spend on its military", "307.8"),
     ("Tokyo defence budget", "56.8"),

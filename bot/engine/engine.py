@@ -338,19 +338,22 @@ class Engine:
         if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
             return fact.answer
         model = self.span_model or default_span_model()
-        terms = self._index.term_positions(index)
+        # The quote's other names for what the question names count as the question's words ("the
+        # ROK" -> "South Korea $48.0 billion"), unless the question names nothing else: then one of
+        # them may be the answer ("who is SIPRI?" -> the Stockholm International Peace Research Institute).
+        terms, ids = self._index.term_positions(index), self._index.terms_of(index)
         aliased = [
-            (terms[p].start, terms[p].end)
-            for p, _, _ in sentence_hits(self._index, index, question.weights)
-            if terms[p].key.startswith("=")
+            p for p, _, _ in sentence_hits(self._index, index, question.weights) if terms[p].key[0] == "="
         ]
+        if len({int(ids[p]) for p in aliased}) >= len(question.weights):
+            aliased = []
         picked = short_answer(
             question.text,
             fact.quote,
             fact.spans,
             model=model,
             closeness=self._closeness(word_vectors),
-            matched=aliased,
+            matched=[(terms[p].start, terms[p].end) for p in aliased],
         )
         if picked.kind != "clause":
             return picked.text
