@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.answers import question_type
+from bot.engine.answers import chunks_of, question_type
 from bot.engine.spans import find_spans
 
 
@@ -70,3 +70,12 @@ def test_spans_that_are_not_values(sentence: str, not_expected: tuple[str, str])
 )
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
+
+
+def test_a_clause_is_never_cut_inside_a_list_of_names() -> None:
+    quote = "To show resolve, Varno, Tessel, and Brill have trained together since the Halden summit."
+    pieces = [quote[c.start : c.end].strip(" ,.") for c in chunks_of(quote, ())]
+    assert pieces == [
+        "To show resolve",
+        "Varno, Tessel, and Brill have trained together since the Halden summit",
+    ]

@@ -190,9 +190,15 @@ class Chunk:
     end: int
 
 
+# A list of names, "Washington, Seoul, and Tokyo": its commas do not end a clause.
+_NAME = r"(?:the )?[A-Z][\w’'.-]*(?: (?:of |de )?[A-Z][\w’'.-]*)*"
+_NAME_LIST_RE = re.compile(rf"\b{_NAME}(?:, {_NAME})*,? (?:and|or) {_NAME}")
+
+
 def chunks_of(quote: str, spans: tuple[Span, ...]) -> list[Chunk]:
-    """Cut the quote at clause punctuation, never inside a typed span or a number."""
+    """Cut the quote at clause punctuation, never inside a typed span, a number or a list of names."""
     protected = [(s.start, s.end) for s in spans]
+    protected += [m.span() for m in _NAME_LIST_RE.finditer(quote) if "," in m.group()]
     cuts = [0]
     for match in re.finditer(r"[,;:()]|\s[–—-]\s", quote):
         position = match.start()
