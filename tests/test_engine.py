@@ -279,6 +279,19 @@ def test_a_curated_answer_is_used_when_present(tmp_path: Path) -> None:
     assert after.quote == fact["quote"]
 
 
+def test_a_curated_answer_does_not_answer_why_or_yes_or_no(tmp_path: Path) -> None:
+    seeds, facts = copy_index(tmp_path)
+    [path] = [p for p in facts.glob("*.yaml") if "five years after the last one" in p.read_text()]
+    fact = fact_with(path, "five years after the last one")
+    assert fact["answer"]  # the seed index curates this fact's answer (a date)
+    engine = Engine.load(facts, seeds)
+    for question in ("Why was there no summit since 2019?", "Will the summit take place in 2024?"):
+        answer = engine.ask(question)
+        assert answer.fact_id == fact["id"], question
+        assert answer.answer != fact["answer"], question
+    assert engine.ask("When will the summit sessions take place?").answer == fact["answer"]
+
+
 def test_a_curated_question_asked_word_for_word_is_answered_from_its_fact(tmp_path: Path) -> None:
     seeds, facts = copy_index(tmp_path)
     [path] = [p for p in facts.glob("*.yaml") if "Article 9" in p.read_text()]

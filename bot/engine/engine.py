@@ -34,7 +34,7 @@ from bot.engine.features import (
 from bot.engine.learned import Model, packaged_model, recalibrated
 from bot.engine.matching import Analyzer, Candidate, FactIndex, Ranked
 from bot.engine.model import Answer, ArticleInfo, Fact, Source
-from bot.engine.short_answer import Closeness, SpanModel, short_answer
+from bot.engine.short_answer import Closeness, SpanModel, question_class, short_answer
 from bot.engine.short_answer import default_model as default_span_model
 from bot.engine.spans import find_spans
 from bot.engine.text import common_english
@@ -335,7 +335,12 @@ class Engine:
         that covers the question."""
         fact = self._index.fact(index)
         kind = question.kind
-        if fact.answer and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer))):
+        # A curator's answer says what the fact is about; it does not say why, or yes or no.
+        if (
+            fact.answer
+            and question_class(question.text).kind not in ("reason", "yes-no")
+            and (kind is None or any(span_fit(s, kind) for s in find_spans(fact.answer)))
+        ):
             return fact.answer
         model = self.span_model or default_span_model()
         # The quote's other names for what the question names count as the question's words ("the
