@@ -170,3 +170,12 @@ def test_a_name_the_question_gives_under_another_name_counts_as_the_questions() 
     )
     assert result.text == "$4.0 billion"
     assert_verbatim(result, quote)
+
+
+def test_a_comparison_or_a_choice_gets_no_yes_or_no() -> None:
+    # The question's words all stand in the quote, which settles neither question.
+    quote = "Varno spent $5 billion on roads in 2023, and Tessel spent $4 billion on roads."
+    comparison, choice = "Did Tessel spend more on roads than Varno?", "Did Tessel or Varno spend $5 billion?"
+    for question in (comparison, choice):
+        assert answer(question, quote).kind not in ("yes", "no"), question
+    assert answer("Did Tessel spend $4 billion on roads?", quote).kind == "yes"

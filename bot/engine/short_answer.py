@@ -1002,11 +1002,15 @@ def _clause_answer(quote: str, tokens: list[Token], hits: list[int], confidence:
     return ShortAnswer(quote[start:end], start, end, "clause", confidence)
 
 
+_UNSETTLED_RE = re.compile(r"\b(?:than|or|whether)\b")
+
+
 def _yes_no(
     qc: QuestionClass, question: str, quote: str, tokens: list[Token], hits: list[int]
 ) -> ShortAnswer | None:
-    """ "Yes, ..." or "No, ..." when the sentence has most of the question's words; else None."""
-    if not qc.stems:
+    """ "Yes, ..." or "No, ..." when the sentence has most of the question's words; else None. Not
+    for a comparison or a choice ("more than", "A or B"), which the words present cannot settle."""
+    if not qc.stems or _UNSETTLED_RE.search(fold(question).lower()):
         return None
     present = {tokens[h].stem for h in hits}
     if len(present) / len(qc.stems) < 0.6:
