@@ -264,7 +264,7 @@ class Engine:
 
         The question's embedding, and then its words' that are not known yet, run on a worker thread
         (onnxruntime releases the GIL) while this thread does the lexical search and its candidates'
-        evidence; the search by meaning then waits for them.
+        evidence; the search by meaning waits for the question's, and the features for the words'.
         """
         vectors = self._vectors
         index = self._index
@@ -281,13 +281,9 @@ class Engine:
         lexical = index.search(q.query, LEXICAL_CANDIDATES, q.kind, fields)
         found = [r.index for r in lexical]
         evidence = [index.evidence(r, q.query, q.kind) for r in lexical]
-        meaning = None
         order = None
-        if vectors is not None:
-            if embedding is not None:
-                vector = embedding.result()[0]
-            embedded = dict(zip(missing, fresh.result(), strict=True)) if fresh is not None else {}
-            word_vectors = self._word_vectors(words, known, embedded)
+        if embedding is not None:
+            vector = embedding.result()[0]
         if vector is not None and vectors is not None and len(vectors):
             if len(vectors) <= SEMANTIC_SCAN_LIMIT:
                 cosines = vectors @ vector
@@ -301,12 +297,17 @@ class Engine:
             if keep:
                 top = pool[np.argpartition(-cosines.take(pool), keep - 1)[:keep]]
                 order = top[np.argsort(-cosines.take(top), kind="stable")]
-                meaning = Semantic(cosines, self._paragraph_vectors, vector, word_vectors, self._term_vectors)
                 known_docs = set(found)
                 for d in order.tolist():
                     if d not in known_docs:
                         found.append(d)
                         evidence.append(index.evidence(Ranked(d, 0.0), q.query, q.kind))
+        meaning = None
+        if vectors is not None:  # the words' vectors were embedded meanwhile
+            embedded = dict(zip(missing, fresh.result(), strict=True)) if fresh is not None else {}
+            word_vectors = self._word_vectors(words, known, embedded)
+            if order is not None:
+                meaning = Semantic(cosines, self._paragraph_vectors, vector, word_vectors, self._term_vectors)
         docs = np.array(found, dtype=np.int64)
         features = candidate_features(index, q, docs, evidence, fields, lexical, meaning, order)
         return CandidateSet(q, docs, evidence, features, word_vectors)
