@@ -6,6 +6,7 @@ engine output: each answer must hold the figure, date or name the article gives.
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
 import re
 import threading
@@ -242,6 +243,24 @@ def test_ask_is_safe_from_several_threads(seed_engine: Engine, tmp_path: Path) -
     assert sum(len(r) for r in results) == 400
     for question, answer in (pair for r in results for pair in r):
         assert answer == expected[question]
+
+
+def test_a_forked_process_embeds_questions_on_its_own_thread(seed_engine: Engine) -> None:
+    """The question's embedding runs on a worker thread; a child forked after the parent has used
+    it (as a server forking workers after loading would) must not wait on the parent's thread."""
+    question = "What was China's military spending in 2023?"
+    expected = seed_engine.ask(question)  # the parent's embedding thread now exists
+    assert seed_engine.semantic
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    child = context.Process(target=lambda: answers.put(seed_engine.ask(question).to_json()))
+    child.start()
+    try:
+        assert answers.get(timeout=60) == expected.to_json()
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
 
 
 def test_sources_and_articles(seed_engine: Engine, seed_articles: dict[str, Article]) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import pytest
 
 from bot.engine import semantic
@@ -62,6 +63,23 @@ def test_batching_and_padding_do_not_change_a_vector(model: Embedder) -> None:
     together = model.embed(texts)
     alone = np.stack([model.embed([text])[0] for text in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_the_fused_layers_compute_what_the_exported_ones_do(
+    monkeypatch: pytest.MonkeyPatch, model: Embedder
+) -> None:
+    texts = [QUESTION, ANSWER, TOMATOES, "Japan.", "Who condemned the Freedom Edges exercise?"]
+    fused = semantic.int8_graph(semantic._source_bytes())
+    monkeypatch.setattr(semantic, "_fuse_layers", lambda nodes, graph: nodes)
+    monkeypatch.setattr(
+        semantic, "derived_graph", lambda cache_dir=None: semantic.int8_graph(semantic._source_bytes())
+    )
+    exported = Embedder.load()
+    assert exported is not None
+    ops = {node.op_type for node in onnx.load_from_string(fused).graph.node}
+    assert "MultiHeadAttention" in ops and "Gelu" in ops and "Softmax" not in ops and "Erf" not in ops
+    cosines = np.sum(model.embed(texts) * exported.embed(texts), axis=1)
+    assert cosines.min() > 0.9995, cosines
 
 
 def test_a_paraphrase_is_closer_than_an_unrelated_sentence(model: Embedder) -> None:

@@ -9,10 +9,13 @@ import functools
 import gc
 import hashlib
 import logging
+import os
 import pickle
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -128,15 +131,12 @@ class Engine:
         """Whether the embedding model is in use (else the engine is lexical-only)."""
         return self._vectors is not None
 
-    def _embed_question(
-        self, question: str, words: list[str], vector: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The question's embedding and each of its words' (a word's is kept for the next question).
+    def _known_words(self, words: list[str]) -> tuple[dict[str, np.ndarray | None], list[str]]:
+        """Each word's vector where it is known already (None where not), and the words without one.
 
-        A word the articles use has its vector already (the index words are embedded at load), so
-        only the question and its other words are run through the model: in two calls, so that the
-        short words are not padded to the question's length. Safe from several threads: the words
-        are read from the shared cache once, into ``known``.
+        A word the articles use has its vector already (the index words are embedded at load), and
+        a question word embedded before is kept in a cache. Safe from several threads: the words are
+        read from the shared cache once, into the result.
         """
         cache, rows, terms = self._word_cache, self._term_rows, self._term_vectors
         known: dict[str, np.ndarray | None] = {}
@@ -145,17 +145,20 @@ class Engine:
             if found is None and terms is not None and (row := rows.get(word)) is not None:
                 found = terms[row]
             known[word] = found
-        missing = [w for w, found in known.items() if found is None]
-        if vector is None:
-            vector = self._embedder.embed([question])[0]
-        if missing:
-            fresh = dict(zip(missing, self._embedder.embed(missing), strict=True))
-            known.update(fresh)
+        return known, [w for w, found in known.items() if found is None]
+
+    def _word_vectors(
+        self, words: list[str], known: dict[str, np.ndarray | None], fresh: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """(len(words), d): the question's words' vectors, ``fresh`` ones kept for the next question."""
+        if fresh:
+            cache = self._word_cache
             if len(cache) > WORD_CACHE_SIZE:
                 cache.clear()
             cache.update(fresh)
-        word_vectors = np.array([known[w] for w in words], dtype=np.float32).reshape(len(words), len(vector))
-        return vector, word_vectors
+        vectors = [fresh[w] if (v := known[w]) is None else v for w in words]
+        width = 0 if self._vectors is None else self._vectors.shape[1]
+        return np.array(vectors, dtype=np.float32).reshape(len(words), width)
 
     def use_embeddings(self, embedder: Any, cache_dir: Path | None) -> None:
         """Search by meaning too: embed every fact and every index word, in one pass over the vector
@@ -257,20 +260,30 @@ class Engine:
 
     def candidates(self, question: str, *, vector: np.ndarray | None = None) -> CandidateSet:
         """The facts the searches propose for a question, with the features the models read
-        (``vector``: the question's embedding, when the caller has it already)."""
+        (``vector``: the question's embedding, when the caller has it already).
+
+        The question's embedding, and then its words' that are not known yet, run on a worker thread
+        (onnxruntime releases the GIL) while this thread does the lexical search and its candidates'
+        evidence; the search by meaning waits for the question's, and the features for the words'.
+        """
         vectors = self._vectors
         index = self._index
+        embedding: Future[np.ndarray] | None = None
+        if vectors is not None and vector is None:
+            embedding = _embedding_pool().submit(self._embedder.embed, [question])
         q = analyse(index, question)
         word_vectors = None
         if vectors is not None:
-            vector, word_vectors = self._embed_question(
-                question, [t.surface.lower() for t in q.query], vector
-            )
+            words = [t.surface.lower() for t in q.query]
+            known, missing = self._known_words(words)
+            fresh = _embedding_pool().submit(self._embedder.embed, missing) if missing else None
         fields = index.field_scores(q.query, q.kind)
         lexical = index.search(q.query, LEXICAL_CANDIDATES, q.kind, fields)
         found = [r.index for r in lexical]
-        meaning = None
+        evidence = [index.evidence(r, q.query, q.kind) for r in lexical]
         order = None
+        if embedding is not None:
+            vector = embedding.result()[0]
         if vector is not None and vectors is not None and len(vectors):
             if len(vectors) <= SEMANTIC_SCAN_LIMIT:
                 cosines = vectors @ vector
@@ -284,12 +297,18 @@ class Engine:
             if keep:
                 top = pool[np.argpartition(-cosines.take(pool), keep - 1)[:keep]]
                 order = top[np.argsort(-cosines.take(top), kind="stable")]
+                known_docs = set(found)
+                for d in order.tolist():
+                    if d not in known_docs:
+                        found.append(d)
+                        evidence.append(index.evidence(Ranked(d, 0.0), q.query, q.kind))
+        meaning = None
+        if vectors is not None:  # the words' vectors were embedded meanwhile
+            embedded = dict(zip(missing, fresh.result(), strict=True)) if fresh is not None else {}
+            word_vectors = self._word_vectors(words, known, embedded)
+            if order is not None:
                 meaning = Semantic(cosines, self._paragraph_vectors, vector, word_vectors, self._term_vectors)
-                known = set(found)
-                found.extend(int(d) for d in order if int(d) not in known)
         docs = np.array(found, dtype=np.int64)
-        scores = {r.index: r.score for r in lexical}
-        evidence = [index.evidence(Ranked(d, scores.get(d, 0.0)), q.query, q.kind) for d in found]
         features = candidate_features(index, q, docs, evidence, fields, lexical, meaning, order)
         return CandidateSet(q, docs, evidence, features, word_vectors)
 
@@ -488,6 +507,27 @@ def _topics_of(facts: tuple[Fact, ...], keep: int = 50) -> tuple[tuple[str, ...]
             if span.kind in ("person", "org", "place", "name") and len(span.text) > 2:
                 names[re.sub(r"['’]s$", "", span.text)] += 1
     return questions, tuple(name for name, _ in names.most_common(keep))
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _embedding_pool() -> ThreadPoolExecutor:
+    """The thread that runs questions' embeddings, one at a time in the order asked (per process:
+    a forked child gets its own, as the parent's thread does not exist there).
+
+    One thread: onnxruntime already spreads each run over both cores, and two runs at once would
+    only take turns on them.
+    """
+    pid = os.getpid()
+    pool = _pools.get(pid)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(pid)
+            if pool is None:
+                pool = _pools[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factbot-embedding")
+    return pool
 
 
 @functools.cache

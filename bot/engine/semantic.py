@@ -30,8 +30,9 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 #: Names the vectors: part of every cache key, so a model change never reuses old vectors. "nbits32":
-#: computed by onnxruntime's int8 kernels, activations quantized in blocks of 32 (:func:`int8_graph`).
-MODEL_NAME = "all-MiniLM-L6-v2-int8-nbits32"
+#: computed by onnxruntime's int8 kernels, activations quantized in blocks of 32 (:func:`int8_graph`);
+#: "fused": attention, biases and GELU as onnxruntime's fused operators (:func:`_fuse_layers`).
+MODEL_NAME = "all-MiniLM-L6-v2-int8-nbits32-fused"
 DIMENSIONS = 384
 #: sentence-transformers' ``max_seq_length`` for this model (tokens, [CLS] and [SEP] included).
 MAX_TOKENS = 256
@@ -45,7 +46,9 @@ BATCH_SIZE = 32
 #: the seeds. The models in bot/engine/models/ are trained on these vectors.
 THREADS = 2
 #: Version of :func:`int8_graph`'s rewrite: part of the derived file's name and sidecar.
-REWRITE = 2
+REWRITE = 3
+#: The model's attention heads (all-MiniLM-L6-v2: 12 heads of 32 values).
+HEADS = 12
 #: Values per block along the inner dimension when onnxruntime quantizes the activations
 #: (:func:`int8_graph`). 32 moved cosines half as much as 128 and, unlike 128, gave a text the
 #: same vector alone and in a batch.
@@ -110,7 +113,14 @@ class Embedder:
         # Spinning threads wait busily after each run: on a shared 2-core machine that steals the CPU
         # the rest of the bot (and the other thread) needs, and measured slower, not faster.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        # onnxruntime would merge each residual Add and LayerNormalization into SkipLayerNormalization,
+        # whose CPU kernel measured about twice as slow as the two it replaces on these short inputs.
+        session = onnxruntime.InferenceSession(
+            model_bytes,
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=["SkipLayerNormFusion"],
+        )
         return cls(session, tokenizer)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -238,7 +248,8 @@ def int8_graph(source: bytes) -> bytes:
     (``accuracy_level`` 4): onnxruntime quantizes ``x`` per row in blocks of ``BLOCK`` values, so a
     text's vector does not depend on the other texts of its batch or on padding. And each embedding
     table's ``Gather(Cast(q) * s, ids)`` becomes ``Gather(q, ids)`` cast and scaled by ``Gather(s, ids)``,
-    the same floats without folding the tables. Needs the ``onnx`` package (imported only here).
+    the same floats without folding the tables. Then each layer is fused (:func:`_fuse_layers`).
+    Needs the ``onnx`` package (imported only here).
     """
     try:
         import onnx
@@ -315,6 +326,7 @@ def int8_graph(source: bytes) -> bytes:
             nodes.append(node)
     if matmuls == 0:
         raise RuntimeError("the model's graph has no int8 weights to rewrite")
+    nodes = _fuse_layers(nodes, graph)
     # Drop what no longer feeds the outputs (the Cast/Mul chains and the float scales they used).
     needed = {output.name for output in graph.output}
     kept = []
@@ -331,6 +343,150 @@ def int8_graph(source: bytes) -> bytes:
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     logger.info("int8 graph: %d matrix products and %d embedding tables rewritten", matmuls, gathers)
     return model.SerializeToString()
+
+
+def _fuse_layers(nodes: list[Any], graph: Any) -> list[Any]:
+    """Each layer's operators as onnxruntime's fused ones; nodes that no longer feed the output are
+    left for the caller to drop. onnxruntime does not fuse this export's attention itself.
+
+    - Attention: the query, key and value products (three ``MatMulNBits`` on the same input, each
+      then ``Add`` of its bias) become one ``MatMulNBits`` with the three weights side by side and the
+      biases added in it, split in three and fed to ``com.microsoft.MultiHeadAttention`` with the
+      attention mask as key padding mask; it replaces the exported scaled dot-product attention
+      (reshapes, transposes, scaled products, masked softmax).
+    - Every other ``MatMulNBits`` followed by ``Add`` of a bias adds the bias itself.
+    - GELU, exported as ``x * 0.5 * (1 + erf(x / sqrt 2))``, becomes ``com.microsoft.Gelu`` (erf too).
+
+    The integers, scales and activation blocks are the same, so only float rounding differs: vectors
+    move by a cosine of at most 0.0002 from the unfused graph's. Raises if the pattern is not there.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    initializers = {item.name: item for item in graph.initializer}
+    producer = {output: node for node in nodes for output in node.output}
+    consumers: dict[str, list[Any]] = {}
+    for node in nodes:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def array(name: str) -> np.ndarray:
+        return numpy_helper.to_array(initializers[name])
+
+    def scalar(name: str) -> float | None:
+        value = array(name) if name in initializers else None
+        return float(value) if value is not None and value.size == 1 else None
+
+    def only(name: str, op_type: str) -> Any:
+        """The single consumer of tensor ``name``, which must be an ``op_type`` node."""
+        found = consumers.get(name, [])
+        if len(found) != 1 or found[0].op_type != op_type:
+            raise RuntimeError(f"cannot fuse: {name} does not feed one {op_type}")
+        return found[0]
+
+    def biased(node: Any) -> Any | None:
+        """The ``Add`` of a bias initializer that is the only use of a ``MatMulNBits``'s output."""
+        found = consumers.get(node.output[0], [])
+        if len(found) == 1 and found[0].op_type == "Add" and found[0].input[0] == node.output[0]:
+            return found[0] if found[0].input[1] in initializers else None
+        return None
+
+    replaced: dict[int, list[Any]] = {}  # id(node) -> what stands in its place
+    mask = "attention_mask_int32"
+    prefixes = sorted(
+        name.removesuffix("self.query.bias")
+        for name in initializers
+        if name.endswith(".attention.self.query.bias")
+    )
+    for prefix in prefixes:
+        adds = [
+            next((n for n in nodes if n.op_type == "Add" and n.input[1] == f"{prefix}self.{part}.bias"), None)
+            for part in ("query", "key", "value")
+        ]
+        products = [producer.get(add.input[0]) if add is not None else None for add in adds]
+        if any(p is None or p.op_type != "MatMulNBits" for p in products):
+            raise RuntimeError(f"cannot fuse {prefix}: no int8 query, key and value products")
+        source = products[0].input[0]
+        if any(p.input[0] != source for p in products):
+            raise RuntimeError(f"cannot fuse {prefix}: query, key and value read different inputs")
+        # value -> reshape -> transpose -> (weights @ value) -> transpose -> reshape: the attention's output.
+        node = adds[2]
+        for op_type in ("Reshape", "Transpose", "MatMul", "Transpose", "Reshape"):
+            node = only(node.output[0], op_type)
+        output = node.output[0]
+        name = f"{prefix}qkv"
+        attributes = {a.name: helper.get_attribute_value(a) for a in products[0].attribute}
+        width = int(attributes["N"])
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(
+                    np.concatenate([array(p.input[1]) for p in products]), f"{name}_int8"
+                ),
+                numpy_helper.from_array(
+                    np.concatenate([array(p.input[2]) for p in products]), f"{name}_scales"
+                ),
+                numpy_helper.from_array(np.concatenate([array(a.input[1]) for a in adds]), f"{name}_bias"),
+                numpy_helper.from_array(np.array([width] * 3, dtype=np.int64), f"{name}_split"),
+            ]
+        )
+        parts = [f"{name}_q", f"{name}_k", f"{name}_v"]
+        replaced[id(products[0])] = [
+            helper.make_node(
+                "MatMulNBits",
+                [source, f"{name}_int8", f"{name}_scales", "", "", f"{name}_bias"],
+                [name],
+                name=name,
+                domain="com.microsoft",
+                **{**attributes, "N": 3 * width},
+            ),
+            helper.make_node("Split", [name, f"{name}_split"], parts, name=f"{name}_split", axis=2),
+            helper.make_node(
+                "MultiHeadAttention",
+                [*parts, "", mask],
+                [output],
+                name=f"{name}_attention",
+                domain="com.microsoft",
+                num_heads=HEADS,
+            ),
+        ]
+        for dropped in [*products[1:], *adds, node]:
+            replaced[id(dropped)] = []
+    if not prefixes:
+        raise RuntimeError("cannot fuse: no attention layers found")
+    for node in nodes:
+        if node.op_type == "MatMulNBits" and id(node) not in replaced and (add := biased(node)) is not None:
+            fused = helper.make_node(
+                "MatMulNBits",
+                [*node.input[:3], "", "", add.input[1]],
+                list(add.output),
+                name=node.name,
+                domain="com.microsoft",
+            )
+            fused.attribute.extend(node.attribute)
+            replaced[id(node)], replaced[id(add)] = [fused], []
+    gelus = 0
+    for erf in [node for node in nodes if node.op_type == "Erf"]:
+        divide = producer[erf.input[0]]
+        plus = only(erf.output[0], "Add")
+        half = only(plus.output[0], "Mul")
+        times = only(half.output[0], "Mul")
+        x = divide.input[0]
+        constants = (
+            scalar(divide.input[1]),
+            scalar(plus.input[1]),
+            scalar(next(i for i in half.input if i != plus.output[0])),
+        )
+        if divide.op_type != "Div" or x not in times.input or not np.allclose(constants, (2**0.5, 1.0, 0.5)):
+            raise RuntimeError(f"cannot fuse {erf.name}: not x * 0.5 * (1 + erf(x / sqrt 2))")
+        gelu = helper.make_node(
+            "Gelu", [x], list(times.output), name=f"{erf.name}_gelu", domain="com.microsoft"
+        )
+        replaced.update({id(divide): [], id(erf): [], id(plus): [], id(half): [], id(times): [gelu]})
+        gelus += 1
+    cast = helper.make_node(
+        "Cast", ["attention_mask"], [mask], name="attention_mask_int32", to=TensorProto.INT32
+    )
+    logger.info("fused %d attention layers and %d GELUs", len(prefixes), gelus)
+    return [cast, *(new for node in nodes for new in replaced.get(id(node), [node]))]
 
 
 def model_path() -> Path | None:
