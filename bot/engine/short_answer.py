@@ -143,7 +143,9 @@ _WH_RE = re.compile(
 )
 # Skipped before the head noun: "what is the capital" asks for a capital. After an auxiliary verb
 # ("what did Li Keqiang say", "what can the council do") comes the subject, and there is no head.
-_HEAD_SKIP = frozenset("is are was were the a an of kind kinds type types sort sorts form forms one some".split())
+_HEAD_SKIP = frozenset(
+    "is are was were the a an of kind kinds type types sort sorts form forms one some".split()
+)
 _AUXILIARIES = frozenset("did does do has have had can could would should will might may must".split())
 
 
