@@ -383,7 +383,9 @@ def cross_validate(
                     model=SpanModel(model.trees, 0.0, types=types),
                     closeness=closeness[i],
                 )
-                confidence[on, i] = got.confidence if got.kind == "span" else 1.0
+                # A span or a list the model chose is gated (as in short_answer); a yes/no, a reason
+                # or a list found before the model (confidence 1.0) and a clause are not.
+                confidence[on, i] = got.confidence if got.kind in ("span", "list") else 1.0
                 span_hit[on, i] = holds(got.text, ex.answers)
                 span_in[on, i] = contains(got.text, ex.answers)
             clause = short_answer(ex.question, ex.sentence, ex.spans, model=never, closeness=closeness[i])

@@ -54,7 +54,9 @@ MAX_CLAUSE_WORDS = 28
 class ShortAnswer:
     """The short answer: ``text`` is the quote's ``start:end`` (None when it is built: yes/no, list).
 
-    ``kind`` is ``span``, ``yes``, ``no``, ``list``, ``reason`` or ``clause``; ``confidence`` 0..1.
+    ``kind`` is ``span``, ``yes``, ``no``, ``list``, ``reason`` or ``clause``; ``confidence`` 0..1: the
+    model's probability for a span or list it chose (the gate applies), 1.0 for a reason or list found
+    by rule, the share of the question's words found for yes/no.
     """
 
     text: str
@@ -1068,7 +1070,7 @@ def short_answer(
         reasons = [c for c in cands if "reason" in c.kinds]
         if reasons:
             best = min(reasons, key=lambda c: min((abs(c.first - h) for h in hits), default=0))
-            return ShortAnswer(quote[best.start : best.end], best.start, best.end, "reason", 0.9)
+            return ShortAnswer(quote[best.start : best.end], best.start, best.end, "reason", 1.0)
     if qc.wants_list:
         # "What are the ...s", "Name the ...", "kinds of": an enumeration of new things is the answer.
         lists = [c for c in cands if "list" in c.kinds and not any(ctx.qword[c.first : c.last + 1])]
@@ -1077,7 +1079,7 @@ def short_answer(
             text = quote[best.start : best.end]
             listed = _list_text(text)
             same = listed == text
-            return ShortAnswer(listed, best.start if same else None, best.end if same else None, "list", 0.9)
+            return ShortAnswer(listed, best.start if same else None, best.end if same else None, "list", 1.0)
     cands = typed(ctx, cands, model.types)
     probs = model.predict(ctx, cands)
     if not probs:
