@@ -143,12 +143,10 @@ _WH_RE = re.compile(
     r"|whose|when|where|why)\b",
     re.IGNORECASE,
 )
-# Skipped before the head noun: "what is the capital" asks for a capital. After an auxiliary verb
-# ("what did Li Keqiang say", "what can the council do") comes the subject, and there is no head.
 _HEAD_SKIP = frozenset(
-    "is are was were the a an of kind kinds type types sort sorts form forms one some".split()
+    "is are was were did does do has have had can could would should will might may must the a an of kind "
+    "kinds type types sort sorts form forms one some".split()
 )
-_AUXILIARIES = frozenset("did does do has have had can could would should will might may must".split())
 
 
 _OF_HEADS = frozenset("name kind kinds type types sort sorts form forms example examples".split())
@@ -164,8 +162,6 @@ def _head_noun(after: str) -> str | None:
         following = raws[at + 1] if at + 1 < len(raws) else ""
         if run and word.endswith("s") and (following.lower() in _DETERMINERS or following[:1].isupper()):
             break  # "what article limits Japan's ...", "what threat drives the pact": a verb
-        if not run and word in _AUXILIARIES:
-            return None
         if not run and word in _HEAD_SKIP:
             continue
         if word in STOP_WORDS or not word.isalpha():
