@@ -191,8 +191,10 @@ class Chunk:
 
 
 # A list of names, "Washington, Seoul, and Tokyo": its commas do not end a clause.
-_NAME = r"(?:the )?[A-Z][\w’'.-]*(?: (?:of |de )?[A-Z][\w’'.-]*)*"
-_NAME_LIST_RE = re.compile(rf"\b{_NAME}(?:, {_NAME})*,? (?:and|or) {_NAME}")
+# Bounded (a name of at most 6 words, at most 20 items), so a long run of capitalised words costs
+# linear time, not quadratic.
+_NAME = r"(?:the )?[A-Z][\w’'.-]{0,40}(?: (?:of |de )?[A-Z][\w’'.-]{0,40}){0,5}"
+_NAME_LIST_RE = re.compile(rf"\b{_NAME}(?:, {_NAME}){{0,20}},? (?:and|or) {_NAME}")
 
 
 def chunks_of(quote: str, spans: tuple[Span, ...]) -> list[Chunk]:
