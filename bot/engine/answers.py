@@ -200,7 +200,7 @@ _NAME_LIST_RE = re.compile(rf"\b{_NAME}(?:, {_NAME}){{0,20}},? (?:and|or) {_NAME
 def chunks_of(quote: str, spans: tuple[Span, ...]) -> list[Chunk]:
     """Cut the quote at clause punctuation, never inside a typed span, a number or a list of names."""
     protected = [(s.start, s.end) for s in spans]
-    protected += [m.span() for m in _NAME_LIST_RE.finditer(quote) if "," in m.group()]
+    protected += [m.span() for m in _NAME_LIST_RE.finditer(quote)]
     cuts = [0]
     for match in re.finditer(r"[,;:()]|\s[–—-]\s", quote):
         position = match.start()

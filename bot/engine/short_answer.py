@@ -29,7 +29,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -209,6 +209,7 @@ class QuestionClass:
         return "other"
 
 
+@lru_cache(maxsize=256)  # the engine reads a question's class before its short answer does
 def question_class(question: str) -> QuestionClass:
     """The wh-word ("how many" counts as one), head noun ("which city" -> city) and its class."""
     text = fold(question).strip()
