@@ -149,11 +149,17 @@ def states(examples: Sequence[ta.Example]) -> list[dict]:
     return out
 
 
+CONTEXT = False  # --context: each token's neighbours' states too
+
+
 def token_features(st: dict, mode: str) -> np.ndarray:
-    """(n_tokens, d): [h, h*q, (cos), 1]."""
+    """(n_tokens, d): [h, h*q, (cos), 1]; with CONTEXT also the states of the tokens before and after."""
     h = st[f"{mode}_h"].astype(np.float32)
     q = st[f"{mode}_q"].astype(np.float32)
     parts = [h, h * q]
+    if CONTEXT:
+        zero = np.zeros((1, h.shape[1]), dtype=np.float32)
+        parts += [np.vstack([zero, h[:-1]]), np.vstack([h[1:], zero])]
     if mode == "late":
         parts.append(st["late_cos"].astype(np.float32)[:, None])
     parts.append(np.ones((len(h), 1), dtype=np.float32))
@@ -288,7 +294,7 @@ def evaluate(
     span_hit = np.zeros((2, n), dtype=bool)
     span_in = np.zeros((2, n), dtype=bool)
     names = DENSE_NAMES + (PROBE_NAMES if mode else ())
-    for k in range(ta.FOLDS):
+    for k in range(ta.FOLDS if mode != "skip" else 0):
         x = base.rows.x
         if mode:
             extra = np.zeros((len(x), len(PROBE_NAMES)), dtype=np.float32)
@@ -335,16 +341,22 @@ def evaluate(
     )
 
 
-def out_of_fold(fitted: ta.Fitted, fold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each example's span (with the fold's filters) and span + gates, gates chosen on the other folds."""
+def out_of_fold(
+    fitted: ta.Fitted, fold: np.ndarray, credit: float = ta.CLAUSE_CREDIT
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each example's span (with the fold's filters), span + gates (gates chosen on the other folds
+    with this clause credit), and whether that answer holds the annotator's at any length."""
     n = len(fitted.examples)
-    span, gated = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    span, gated, gated_in = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    saved, fitted.credit = fitted.credit, credit
     for k in range(ta.FOLDS):
         types, gate, gates = fitted.choose({t for t, f in fitted.folds.items() if f == k})
         at = fold == k
         span[at] = fitted.spans(types)[1][at]
-        gated[at] = fitted.answers(types, gate, gates)[0][at]
-    return span, gated
+        right, inside = fitted.answers(types, gate, gates)
+        gated[at], gated_in[at] = right[at], inside[at]
+    fitted.credit = saved
+    return span, gated, gated_in
 
 
 def baseline(articles) -> ta.Fitted:
@@ -424,13 +436,39 @@ def experiment(modes: Sequence[str]) -> None:
     cands_of = [candidates(ex.sentence, tokens_of(ex.sentence), ex.spans) for ex in examples]
     results: dict[str, tuple[ta.Fitted, np.ndarray, np.ndarray]] = {}
     probe_rows = []
+    summary = []
     for mode in (None, *modes):
+        name = (mode or "without") + ("+ctx" if CONTEXT and mode else "")
+        saved = CACHE.with_name(f"reader-result-{name}.npz")
         probe = Probe(examples, st, mode, fold) if mode else None
         if probe:
             probe_rows += probe_figures(probe, fold)
-        fitted = evaluate(base, fold, mode, probe, st, cands_of)
-        span, gated = out_of_fold(fitted, fold)
-        results[mode or "without"] = (fitted, span, gated)
+        if mode is None and saved.exists() and len(np.load(saved)["span_hit"][0]) == len(examples):
+            with np.load(saved) as z:
+                fitted = evaluate(base, fold, "skip", None, st, cands_of)
+                fitted.confidence, fitted.span_hit, fitted.span_in = (
+                    z["confidence"],
+                    z["span_hit"],
+                    z["span_in"],
+                )
+        else:
+            fitted = evaluate(base, fold, mode, probe, st, cands_of)
+            np.savez(saved, confidence=fitted.confidence, span_hit=fitted.span_hit, span_in=fitted.span_in)
+        span, gated, gated_in = out_of_fold(fitted, fold)
+        _, gated0, _ = out_of_fold(fitted, fold, 0.0)
+        value = gated + ta.CLAUSE_CREDIT * (gated_in & ~gated)
+        summary.append(
+            (
+                name,
+                pct(fitted.span_hit[0].mean()),
+                pct(span.mean()),
+                pct(gated.mean()),
+                pct(gated_in.mean()),
+                f"{value.mean():.3f}",
+                pct(gated0.mean()),
+            )
+        )
+        results[name] = (fitted, span, gated)
         logger.warning(
             "%s: span %s, gates %s (%.0f s)",
             mode,
@@ -443,6 +481,21 @@ def experiment(modes: Sequence[str]) -> None:
     print(
         table(
             probe_rows, ("mode", "AUC inside", "AUC start", "AUC end", "top inside", "top start", "top end")
+        )
+    )
+    print("gold sentence, out of fold by article: all questions")
+    print(
+        table(
+            summary,
+            (
+                "reading",
+                "no filter",
+                "selector",
+                "+ gates",
+                "+ gates: holds at any length",
+                "value (clause 0.75)",
+                "+ gates chosen at credit 0",
+            ),
         )
     )
     header = ["kind", "n"]
@@ -527,7 +580,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cost", action="store_true", help="measure the per-answer cost only")
     parser.add_argument("--modes", default="pair,late", help="which encoder readings: pair, late")
+    parser.add_argument("--context", action="store_true", help="probe on the neighbours' states too")
     args = parser.parse_args(argv)
+    global CONTEXT
+    CONTEXT = args.context
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     if args.cost:
         cost()
