@@ -513,6 +513,40 @@ def experiment(modes: Sequence[str]) -> None:
     print(f"({time.perf_counter() - t0:.0f} s)")
 
 
+def compare(names: Sequence[str]) -> None:
+    """Paired differences against "without" of the saved readings, with a 95% interval from 2,000
+    bootstrap resamples of whole articles."""
+    articles = ta.load_articles()
+    base = baseline(articles)
+    examples = base.examples
+    fold = np.array([base.folds[ex.article] for ex in examples])
+    article = np.array([ex.article for ex in examples])
+    titles = sorted(set(article))
+    members = [np.flatnonzero(article == t) for t in titles]
+    rng = np.random.default_rng(0)
+    draws = [
+        np.concatenate([members[j] for j in rng.integers(0, len(titles), len(titles))]) for _ in range(2000)
+    ]
+    figures = {}
+    for name in ("without", *names):
+        fitted = evaluate(base, fold, "skip", None, [], [])
+        with np.load(CACHE.with_name(f"reader-result-{name}.npz")) as z:
+            fitted.confidence, fitted.span_hit, fitted.span_in = z["confidence"], z["span_hit"], z["span_in"]
+        span, gated, gated_in = out_of_fold(fitted, fold)
+        _, gated0, _ = out_of_fold(fitted, fold, 0.0)
+        value = gated + ta.CLAUSE_CREDIT * (gated_in & ~gated)
+        figures[name] = {"selector": span, "+ gates": gated, "value": value, "+ gates (credit 0)": gated0}
+    rows = []
+    for name in names:
+        for what, now in figures[name].items():
+            d = now.astype(float) - figures["without"][what].astype(float)
+            boot = [d[i].mean() for i in draws]
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            rows.append((name, what, f"{100 * d.mean():+.2f}", f"[{100 * lo:+.2f}, {100 * hi:+.2f}]"))
+    print("paired difference against without (points; value x 100), 95% article-bootstrap interval:")
+    print(table(rows, ("reading", "figure", "difference", "interval")))
+
+
 # -- cost -------------------------------------------------------------------------------------------
 
 
@@ -581,12 +615,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost", action="store_true", help="measure the per-answer cost only")
     parser.add_argument("--modes", default="pair,late", help="which encoder readings: pair, late")
     parser.add_argument("--context", action="store_true", help="probe on the neighbours' states too")
+    parser.add_argument("--compare", default="", help="saved readings to compare with without, e.g. pair+ctx")
     args = parser.parse_args(argv)
     global CONTEXT
     CONTEXT = args.context
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     if args.cost:
         cost()
+    elif args.compare:
+        compare(args.compare.split(","))
     else:
         experiment([m for m in args.modes.split(",") if m])
     return 0
