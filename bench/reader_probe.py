@@ -20,8 +20,14 @@ held-out fold k has not seen fold k; the trees of fold k are fitted on rows of t
 whose probe columns come from a probe fitted without folds j and k (so they are out of fold too).
 Filters and gates as ``bench.train_answers`` (chosen per fold on the other folds' out-of-fold answers).
 
-    .venv/bin/python -m bench.reader_probe                 # table: without / pair / late, per kind
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.reader_probe            # without / pair / late (~6 min)
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.reader_probe --context  # probe sees neighbour tokens too
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.reader_probe --compare pair,late,pair+ctx,late+ctx
     .venv/bin/python -m bench.reader_probe --cost          # ms per answer of the extra pass, 1 thread
+
+(OMP_NUM_THREADS=1: with another OpenMP job on the two cores, the trees' fits took 5 minutes a
+fold instead of 18 s.) ``--compare`` reads the saved results (.factbot-cache/bench/reader-result-*)
+and gives paired differences with an article-bootstrap interval. Figures: reader_probe_results.txt.
 
 Token states are cached in .factbot-cache/bench/reader-states.pkl (about 0.3 GB).
 """
