@@ -65,6 +65,7 @@ logger = logging.getLogger(__name__)
 FOLDS = 6  # bench.train's GROUPS
 SEED = 14
 NEGATIVES = 15  # wrong candidates per example the trees are fitted on
+BAGS = 5  # models fitted on other samples of the wrong candidates, averaged
 TREES = {"max_iter": 100, "learning_rate": 0.15, "max_leaf_nodes": 31, "min_samples_leaf": 20}
 DATA_FILES = ("squad2-dev-8.json", "squad2-dev-19.json")
 TARGET_GOLD = 0.55
@@ -195,35 +196,46 @@ def rows_of(examples: Sequence[Example], closeness: Sequence[Closeness | None]) 
 
 def fit(rows: Rows, keep: np.ndarray | None = None, gate: float = DEFAULT_GATE) -> SpanModel:
     """Boosted trees on the candidates of the examples in ``keep`` (a mask over examples) that have
-    a right candidate: all right ones and up to NEGATIVES wrong ones each (a fixed random sample)."""
+    a right candidate: all right ones and up to NEGATIVES wrong ones each (a random sample), BAGS
+    times with other samples, averaged (one model's probabilities move a lot with small changes
+    to the data, and the gates with them)."""
     from bot.engine.learned import TreeModel
 
     n_examples = int(rows.example.max()) + 1
     use = np.bincount(rows.example, weights=rows.y, minlength=n_examples) > 0
     if keep is not None:
         use &= keep
-    rng = np.random.default_rng(SEED)
-    order = rng.permutation(len(rows.y))
-    # A candidate is kept if it is right, or among the first NEGATIVES wrong ones of its example in
-    # a random order.
-    wrong_seen = np.zeros(n_examples, dtype=np.int64)
-    taken = np.zeros(len(rows.y), dtype=bool)
-    for i in order:
-        e = rows.example[i]
-        if not use[e]:
-            continue
-        if rows.y[i]:
-            taken[i] = True
-        elif wrong_seen[e] < NEGATIVES:
-            wrong_seen[e] += 1
-            taken[i] = True
     # The candidate being of the type the question asks for never counts against it.
     monotonic = [1 if n in ("type_match", "type_match_first") else 0 for n in DENSE_NAMES]
-    trees = TreeModel.fit(
-        rows.x[taken], rows.y[taken].astype(int), DENSE_NAMES, monotonic_cst=monotonic, **TREES
-    )
-    logger.info("fit: %d examples, %d rows", int(use.sum()), int(taken.sum()))
-    return SpanModel(trees, gate)
+    bags = []
+    for bag in range(BAGS):
+        rng = np.random.default_rng(SEED + bag)
+        order = rng.permutation(len(rows.y))
+        # A candidate is kept if it is right, or among the first NEGATIVES wrong ones of its
+        # example in a random order.
+        wrong_seen = np.zeros(n_examples, dtype=np.int64)
+        taken = np.zeros(len(rows.y), dtype=bool)
+        for i in order:
+            e = rows.example[i]
+            if not use[e]:
+                continue
+            if rows.y[i]:
+                taken[i] = True
+            elif wrong_seen[e] < NEGATIVES:
+                wrong_seen[e] += 1
+                taken[i] = True
+        bags.append(
+            TreeModel.fit(
+                rows.x[taken],
+                rows.y[taken].astype(int),
+                DENSE_NAMES,
+                monotonic_cst=monotonic,
+                random_state=bag,
+                **TREES,
+            )
+        )
+        logger.info("fit: bag %d, %d examples, %d rows", bag, int(use.sum()), int(taken.sum()))
+    return SpanModel(TreeModel.mean(bags), gate)
 
 
 def fold_of(articles: Sequence[str]) -> dict[str, int]:
@@ -340,6 +352,7 @@ class Fitted:
             "data": "SQuAD 2.0 dev, 27 articles of shared/eval (CC BY-SA 4.0)",
             "examples": len(self.examples),
             "trees": TREES,
+            "bags": BAGS,
             "negatives": NEGATIVES,
             "clause_credit": self.credit,
             "filters": self.how,

@@ -15,6 +15,7 @@ from bot.engine.short_answer import (
     tokens_of,
     typed,
     wanted,
+    without_echo,
 )
 from bot.engine.spans import find_spans
 
@@ -179,3 +180,49 @@ def test_a_comparison_or_a_choice_gets_no_yes_or_no() -> None:
     for question in (comparison, choice):
         assert answer(question, quote).kind not in ("yes", "no"), question
     assert answer("Did Tessel spend $4 billion on roads?", quote).kind == "yes"
+
+
+def test_a_list_a_word_introduces_keeps_its_long_items() -> None:
+    quote = (
+        "Several problems, including the collapse of the old stone bridge, rising water in the harbour "
+        "and the boatyards, staff shortages, and delays in spare-part deliveries, forced the ferry company "
+        "to cut its services."
+    )
+    result = answer("What problems forced the ferry company to cut its services?", quote)
+    assert result.kind == "list"
+    for item in (
+        "the collapse of the old stone bridge",
+        "staff shortages",
+        "delays in spare-part deliveries",
+    ):
+        assert item in result.text
+    assert "ferry" not in result.text
+
+
+def test_a_plural_head_noun_is_not_read_past_its_verb() -> None:
+    qc = question_class("What crises call for closer cooperation?")
+    assert (qc.head, qc.plural, qc.wants_list) == ("crises", True, True)
+    assert noun_class("crises") == noun_class("crisis") is not None
+    assert noun_class("cases") == noun_class("case")
+    # A compound's modifier is singular: the last noun stays the head.
+    assert question_class("What target percentage did they set?").head == "percentage"
+
+
+def test_the_clause_fallback_drops_the_question_words_it_opens_and_closes_with() -> None:
+    quote = "The university's main library is the Regenstein Library, which opened in 1970."
+    assert without_echo("What is the university's main library?", quote.split(",")[0]) == (
+        "is the Regenstein Library"
+    )
+    # A name the question shares may be the answer's: never cut inside it.
+    assert without_echo(
+        "What is the glacial valley known as?", "the glacial valley known as the Rhine Valley"
+    ) == ("as the Rhine Valley")
+    # The end is cut only where a function word opens the question's words.
+    assert without_echo(
+        "How much was spent on arms in 2023?", "arms spending reached $2.2 trillion in 2023"
+    ) == ("reached $2.2 trillion")
+    assert without_echo("What equates to squaring an integer?", "it reduces to multiplying two integers") == (
+        "it reduces to multiplying two integers"
+    )
+    # Nothing but the question's words: the clause as it was.
+    assert without_echo("What did the council decide?", "the council decided") == "the council decided"

@@ -37,7 +37,7 @@ from bot.engine.features import (
 from bot.engine.learned import Model, packaged_model, recalibrated
 from bot.engine.matching import Analyzer, Candidate, FactIndex, Ranked
 from bot.engine.model import Answer, ArticleInfo, Fact, Source
-from bot.engine.short_answer import Closeness, SpanModel, question_class, short_answer
+from bot.engine.short_answer import Closeness, SpanModel, question_class, short_answer, without_echo
 from bot.engine.short_answer import default_model as default_span_model
 from bot.engine.spans import find_spans
 from bot.engine.text import common_english
@@ -381,7 +381,9 @@ class Engine:
         )
         if picked.kind != "clause":
             return picked.text
-        return self.covering_clause(question, index)
+        clause = self.covering_clause(question, index)
+        # A yes/no question's clause is its echo ("Is X more than Y?": "X is more than Y").
+        return clause if question_class(question.text).yes_no else without_echo(question.text, clause)
 
     def _closeness(self, word_vectors: np.ndarray | None) -> Closeness | None:
         """How close in meaning a word of the articles is to the closest of some words (the

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -136,12 +137,13 @@ class TreeModel:
         *,
         sample_weight: np.ndarray | None = None,
         info: dict[str, Any] | None = None,
+        random_state: int = 0,
         **params: Any,
     ) -> TreeModel:
         """Fit scikit-learn's HistGradientBoostingClassifier (``params``) and flatten its trees."""
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        model = HistGradientBoostingClassifier(random_state=0, **params)
+        model = HistGradientBoostingClassifier(random_state=random_state, **params)
         model.fit(x, y, sample_weight=sample_weight)
         roots, feature, threshold, left, right, leaf, value = [], [], [], [], [], [], []
         depth = 0
@@ -168,6 +170,26 @@ class TreeModel:
             float(np.ravel(model._baseline_prediction)[0]),
             depth,
             dict(info or {}),
+        )
+
+    @classmethod
+    def mean(cls, models: Sequence[TreeModel]) -> TreeModel:
+        """One model whose log-odds are the mean of ``models``' (a bagged ensemble: steadier
+        probabilities than any one of them)."""
+        k = len(models)
+        offsets = np.cumsum([0, *(len(m.feature) for m in models[:-1])])
+        return cls(
+            models[0].names,
+            np.concatenate([m.roots + o for m, o in zip(models, offsets, strict=True)]),
+            np.concatenate([m.feature for m in models]),
+            np.concatenate([m.threshold for m in models]),
+            np.concatenate([m.left + o for m, o in zip(models, offsets, strict=True)]),
+            np.concatenate([m.right + o for m, o in zip(models, offsets, strict=True)]),
+            np.concatenate([m.leaf for m in models]),
+            np.concatenate([m.value for m in models]) / k,
+            float(np.mean([m.baseline for m in models])),
+            max(m.depth for m in models),
+            dict(models[0].info),
         )
 
     def decision(self, x: np.ndarray) -> np.ndarray:

@@ -110,7 +110,8 @@ def noun_class(word: str) -> str | None:
             if w.endswith(suffix) and (kinds := table.get(w[: -len(suffix)] + repl)):
                 break
         else:
-            kinds = table.get(w[:-1])
+            # "cases" -> case, else "crises" -> crisis
+            kinds = table.get(w[:-1]) or (table.get(w[:-2] + "is") if w.endswith("ses") else None)
     return kinds[0] if kinds else None
 
 
@@ -152,6 +153,11 @@ _HEAD_SKIP = frozenset(
 _OF_HEADS = frozenset("name kind kinds type types sort sorts form forms example examples".split())
 
 
+def _plural_form(word: str) -> bool:
+    """Whether ``word`` is a noun's plural, not a lemma ("crises", not "news" or "glass")."""
+    return word.endswith("s") and not word.endswith("ss") and word not in noun_classes()
+
+
 def _head_noun(after: str) -> str | None:
     """The last noun of the nouns after the wh-word ("what target percentage of" -> percentage)."""
     table = noun_classes()
@@ -171,6 +177,8 @@ def _head_noun(after: str) -> str | None:
             break
         if noun_class(word) is None and not (word in table or raw[:1].isupper()):
             break
+        if run and _plural_form(run[-1]) and not word.endswith("s"):
+            break  # "what crises call for ...": a plural noun, then a verb
         run.append(word)
         if len(run) == 3:
             break
@@ -229,7 +237,13 @@ def question_class(question: str) -> QuestionClass:
     # "China-Japan-Korea talks" names China, Japan and Korea as well as the compound.
     parts = [p for w in words if "-" in w for p in w.split("-") if p and p.lower() not in STOP_WORDS]
     stems = frozenset(normalize_word(t) for t in (*words, *parts))
-    wants_list = bool(_LIST_RE.search(text)) and wh not in ("who", "when", "where", "why")
+    wants_list = (bool(_LIST_RE.search(text)) and wh not in ("who", "when", "where", "why")) or (
+        # "what crises ...", not "what do bakers sell"
+        wh in ("what", "which")
+        and head is not None
+        and _plural_form(head)
+        and text[match.end() :].split()[0].strip("?,.'\"()").lower() == head
+    )
     head_stem = normalize_word(head) if head else None
     before = "-"
     if match:
@@ -366,7 +380,7 @@ def candidates(quote: str, tokens: list[Token], spans: tuple[Span, ...]) -> list
     folded = fold(quote)
     for start, end in _clauses(folded):
         add(*token_range(start, end), "clause")
-    for first, last in _enumerations(tokens):
+    for first, last in (*_enumerations(tokens), *_introduced_lists(tokens)):
         add(first, last, "list")
     for m in _REASON_RE.finditer(folded):
         add(*token_range(m.start(), _reason_end(folded, m)), "reason")
@@ -430,6 +444,57 @@ def _enumerations(tokens: list[Token]) -> list[tuple[int, int]]:
             break
         if items >= 3 and first is not None:
             out.append((first, last))
+    return out
+
+
+MAX_INTRODUCED_ITEM_TOKENS = 12
+_LIST_STOPS = frozenset(";:.()")
+
+
+def _introduced_lists(tokens: list[Token]) -> list[tuple[int, int]]:
+    """Token ranges of lists that a word introduces, whose items may be long phrases: "including the
+    crisis in Ukraine, North Korea's nuclear testing, geopolitical unrest, and supply chains".
+
+    The items run from the opener, comma to comma, to the one after "and"/"or"; three at least.
+    """
+    out = []
+    n = len(tokens)
+    for i, token in enumerate(tokens):
+        if token.lower not in _LIST_OPENERS and not (
+            token.lower == "as" and i and tokens[i - 1].lower == "such"
+        ):
+            continue
+        # The comma-separated pieces after the opener, to the end of the sentence or its clause.
+        pieces: list[tuple[int, int]] = []
+        k = i + 1
+        while k < n and tokens[k].text not in _LIST_STOPS:
+            end = k
+            while end < n and tokens[end].text not in _LIST_STOPS and tokens[end].text != ",":
+                end += 1
+            if end - k > MAX_INTRODUCED_ITEM_TOKENS:
+                break
+            pieces.append((k, end))
+            if end >= n or tokens[end].text != ",":
+                break
+            k = end + 1
+        # "A, B, and C": a piece that opens with the conjunction; else "A, B and C": one that holds it.
+        opens = [(at, a) for at, (a, b) in enumerate(pieces) if at >= 2 and tokens[a].lower in ("and", "or")]
+        holds = [
+            (at, j)
+            for at, (a, b) in enumerate(pieces)
+            if at >= 1
+            for j in range(a + 1, b)
+            if tokens[j].lower in ("and", "or")
+        ]
+        if not (opens or holds):
+            continue
+        at, join = (opens or holds)[0]
+        last = join + 1
+        end = pieces[at][1]
+        while last < end and tokens[last].word and tokens[last].lower not in _ITEM_END:
+            last += 1
+        if last > join + 1:
+            out.append((i + 1, last - 1))
     return out
 
 
@@ -534,6 +599,12 @@ class Context:
         for i, c in enumerate(self.clause):
             bounds = self.clause_bounds[c]
             bounds[0], bounds[1] = min(bounds[0], i), i + 1
+
+    def mostly_asked(self, c: Candidate) -> bool:
+        """Whether most of the candidate's content words are the question's: what the question is
+        about, not its answer ("the Harbourvale Lantern Festival" for "who founded the lantern festival")."""
+        content = [i for i in range(c.first, c.last + 1) if not self.tokens[i].stop]
+        return 2 * sum(self.qword[i] for i in content) > len(content)
 
     def closeness_in_clause(self, first: int, last: int) -> float:
         """The closeness of the words of ``first``'s clause outside ``first..last``."""
@@ -682,16 +753,12 @@ def typed(
         return cands
     heads = [ctx.head_class[_head_of(ctx, c)] for c in cands]
     families = [_family(c.kinds, head, ctx.head_class[c.first]) for c, head in zip(cands, heads, strict=True)]
-    # A candidate made mostly of the question's words ("the Harbourvale Lantern Festival" for "who
-    # founded the lantern festival") is what the question is about, not its answer. Nor does a
-    # natural feature (WordNet's objects: a sea, a river, a mountain) answer "who".
-    fresh = []
-    for c, head in zip(cands, heads, strict=True):
-        content = [i for i in range(c.first, c.last + 1) if not ctx.tokens[i].stop]
-        fresh.append(
-            2 * sum(ctx.qword[i] for i in content) <= len(content)
-            and not (ctx.wanted == "person" and head == "object")
-        )
+    # A candidate made mostly of the question's words is what the question is about, not its
+    # answer. Nor does a natural feature (WordNet's objects: a sea, a river, a mountain) answer "who".
+    fresh = [
+        not ctx.mostly_asked(c) and not (ctx.wanted == "person" and head == "object")
+        for c, head in zip(cands, heads, strict=True)
+    ]
     for tier in ctx.tiers:
         kept = [
             c
@@ -979,8 +1046,17 @@ def gate_kind(qc: QuestionClass) -> str:
 # -- answers ----------------------------------------------------------------------------------------
 
 
-def _clause_answer(quote: str, tokens: list[Token], hits: list[int], confidence: float) -> ShortAnswer:
-    """The clause that holds most of the question's words, widened to five words at least."""
+def _clause_answer(
+    quote: str,
+    tokens: list[Token],
+    hits: list[int],
+    confidence: float,
+    echo: bool = False,
+    head_at: Sequence[int] = (),
+) -> ShortAnswer:
+    """The clause that holds most of the question's words, widened to five words at least, without
+    the question's words it opens or closes with (with them when ``echo``), except the question's
+    head noun (``head_at``: "what village" -> "... trades from the village")."""
     folded = fold(quote)
     clauses = _clauses(folded) or [(0, len(quote))]
     hit_starts = [tokens[h].start for h in hits]
@@ -1002,7 +1078,54 @@ def _clause_answer(quote: str, tokens: list[Token], hits: list[int], confidence:
     if len(words) > MAX_CLAUSE_WORDS:
         end = start + len(" ".join(words[:MAX_CLAUSE_WORDS]))
         end = quote.find(words[MAX_CLAUSE_WORDS - 1], start) + len(words[MAX_CLAUSE_WORDS - 1])
+    if not echo:
+        start, end = _without_echo(tokens, {*hits} - {*head_at}, start, end)
     return ShortAnswer(quote[start:end], start, end, "clause", confidence)
+
+
+def _without_echo(tokens: list[Token], asked: set[int], start: int, end: int) -> tuple[int, int]:
+    """The clause ``start..end`` without the question's words it opens or closes with: "the
+    university's main library is the Regenstein Library" -> "is the Regenstein Library" for "what is
+    the university's main library?".
+
+    Only lower-case question words and function words are cut (a name the question shares may be
+    part of the answer: "the Rhine Valley"), from the start up to the last of them, and at the end a
+    stretch that opens with a function word ("... in 2023"). What is left must hold a content word.
+    """
+    inside = [i for i, t in enumerate(tokens) if start <= t.start and t.end <= end]
+
+    def echo(i: int) -> bool:
+        return tokens[i].stop or (i in asked and not tokens[i].text[:1].isupper())
+
+    lead = 0
+    while lead < len(inside) and echo(inside[lead]):
+        lead += 1
+    asked_lead = [k for k in range(lead) if inside[k] in asked]
+    first = asked_lead[-1] + 1 if asked_lead and lead < len(inside) else 0
+    last = len(inside)
+    while last > first and echo(inside[last - 1]):
+        last -= 1
+    while last < len(inside) and not (tokens[inside[last]].word and tokens[inside[last]].stop):
+        last += 1  # cut only before a function word: "... in 2023", not "... two integers"
+    if last == len(inside) or not any(inside[k] in asked for k in range(last, len(inside))):
+        last = len(inside)
+    kept = inside[first:last]
+    while kept and (not tokens[kept[0]].word or tokens[kept[0]].lower in ("and", "or", "but")):
+        kept = kept[1:]
+    if not any(tokens[i].word and not tokens[i].stop for i in kept):
+        return start, end
+    return tokens[kept[0]].start, tokens[kept[-1]].end
+
+
+def without_echo(question: str, text: str) -> str:
+    """``text`` (a clause) without the question's words it opens or closes with (see ``_without_echo``)."""
+    qc = question_class(question)
+    tokens = tokens_of(text)
+    asked = {i for i, t in enumerate(tokens) if not t.stop and t.stem in qc.stems and t.stem != qc.head_stem}
+    if not tokens:
+        return text
+    start, end = _without_echo(tokens, asked, 0, len(text))
+    return text[start:end]
 
 
 _UNSETTLED_RE = re.compile(r"\b(?:than|or|whether)\b")
@@ -1020,7 +1143,7 @@ def _yes_no(
         return None
     negated = sum(1 for t in tokens if t.lower in _NEGATIONS or t.lower.endswith("n't"))
     asked_negated = bool(re.search(r"n't\b|\bnot\b|\bnever\b", fold(question).lower()))
-    clause = _clause_answer(quote, tokens, hits, 0.0)
+    clause = _clause_answer(quote, tokens, hits, 0.0, echo=True)
     no = (negated % 2 == 1) != asked_negated
     confidence = len(present) / len(qc.stems)
     word = "No" if no else "Yes"
@@ -1061,7 +1184,7 @@ def short_answer(
     hits = ctx.hits
     if qc.yes_no:
         answer = _yes_no(qc, question, quote, tokens, hits)
-        return answer or _clause_answer(quote, tokens, hits, 0.0)
+        return answer or _clause_answer(quote, tokens, hits, 0.0, echo=True)
     cands = candidates(quote, tokens, spans)
     if qc.wh == "why":
         reasons = [c for c in cands if "reason" in c.kinds]
@@ -1070,7 +1193,11 @@ def short_answer(
             return ShortAnswer(quote[best.start : best.end], best.start, best.end, "reason", 1.0)
     if qc.wants_list:
         # "What are the ...s", "Name the ...", "kinds of": an enumeration of new things is the answer.
-        lists = [c for c in cands if "list" in c.kinds and not any(ctx.qword[c.first : c.last + 1])]
+        lists = [c for c in cands if "list" in c.kinds and not ctx.mostly_asked(c)]
+        # A list inside a longer one is a misreading of its items ("the peninsula, unrest and ...").
+        lists = [
+            c for c in lists if not any(o.start <= c.start and c.end <= o.end and o is not c for o in lists)
+        ]
         if lists:
             best = min(lists, key=lambda c: (min((abs(c.first - h) for h in hits), default=0), c.first))
             text = quote[best.start : best.end]
@@ -1080,12 +1207,12 @@ def short_answer(
     cands = typed(ctx, cands, model.types)
     probs = model.predict(ctx, cands)
     if not probs:
-        return _clause_answer(quote, tokens, hits, 0.0)
+        return _clause_answer(quote, tokens, hits, 0.0, head_at=ctx.head_at)
     best_i = max(range(len(probs)), key=lambda i: (probs[i], -cands[i].start))
     best = cands[best_i]
     confidence = probs[best_i]
     if confidence < model.gate_for(qc):
-        return _clause_answer(quote, tokens, hits, confidence)
+        return _clause_answer(quote, tokens, hits, confidence, head_at=ctx.head_at)
     text = quote[best.start : best.end]
     if "list" in best.kinds and (qc.wants_list or qc.plural):
         listed = _list_text(text)
