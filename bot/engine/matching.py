@@ -448,6 +448,7 @@ class FactIndex:
                 self._spelling_buckets[(len(surface), "2" + surface[1])].append(surface)
         self._spelling_buckets = dict(self._spelling_buckets)
         self._corrections: dict[str, str | None] = {}
+        self._spans: dict[int, tuple[Span, ...]] = {}  # spans_of's, per fact asked about
         self._stats: tuple[list[float], list[int]] | None = None
         self._keys = list(term_ids)  # term id -> key
         self._facts: tuple[Fact, ...] | None = tuple(facts)
@@ -456,6 +457,7 @@ class FactIndex:
         state = self.__dict__.copy()
         state["_facts"] = None
         state["_corrections"] = {}
+        state["_spans"] = {}
         state["_stats"] = None
         return state
 
@@ -481,8 +483,11 @@ class FactIndex:
         return Fact(fid, article, paragraph, quote, tuple(Span(*s) for s in spans), answer, questions, hidden)
 
     def spans_of(self, index: int) -> tuple[Span, ...]:
-        """The spans of the fact at ``index``."""
-        return tuple(Span(*s) for s in self._rows[index][4])
+        """The spans of the fact at ``index`` (made on first use, then kept)."""
+        spans = self._spans.get(index)
+        if spans is None:
+            spans = self._spans[index] = tuple(Span(*s) for s in self._rows[index][4])
+        return spans
 
     @property
     def facts(self) -> tuple[Fact, ...]:
@@ -789,25 +794,56 @@ class FactIndex:
     def evidence(self, ranked: Ranked, query: list[QueryTerm], kind: str | None) -> Candidate:
         """How much of the question a ranked fact covers (``coverage`` and ``context_coverage`` are
         shares of the query's weight, at most 1; ``proximity`` is at most MAX_PROXIMITY)."""
-        index, score = ranked.index, ranked.score
+        return self.evidence_of([ranked], query, kind)[0]
+
+    def evidence_of(
+        self, ranked: Sequence[Ranked], query: list[QueryTerm], kind: str | None
+    ) -> list[Candidate]:
+        """:meth:`evidence` for each of several ranked facts (what depends on the question alone is
+        worked out once)."""
         wanted = frozenset(t for qt in query for t, _ in qt.variants)
         total = sum(q.weight for q in query) or 1.0
-        paragraph = int(self.paragraph_of[index])
+        docs = np.array([r.index for r in ranked], dtype=np.int64)
+        paragraphs = self.paragraph_of.take(docs)
+        bounds = zip(
+            self.paragraph_offsets.take(paragraphs).tolist(),
+            self.paragraph_offsets.take(paragraphs + 1).tolist(),
+            self.term_offsets.take(docs).tolist(),
+            self.term_offsets.take(docs + 1).tolist(),
+            self.term_offsets.take(np.maximum(docs - 1, 0)).tolist(),
+            strict=True,
+        )
+        return [
+            self._evidence(r.index, r.score, query, kind, wanted, total, *where)
+            for r, where in zip(ranked, bounds, strict=True)
+        ]
+
+    def _evidence(
+        self,
+        index: int,
+        score: float,
+        query: list[QueryTerm],
+        kind: str | None,
+        wanted: frozenset[int],
+        total: float,
+        first: int,
+        last: int,
+        start: int,
+        end: int,
+        previous_start: int,
+    ) -> Candidate:
+        """:meth:`evidence` of fact ``index``, whose paragraph's terms are ``terms[first:last]`` and its
+        own ``terms[start:end]`` (the previous fact's start at ``previous_start``)."""
         # One read of the paragraph's terms gives the sentence's, the previous sentence's and the
         # paragraph's; only the query's own terms matter below, so each set holds just those.
-        first = int(self.paragraph_offsets[paragraph])
-        paragraph_terms = self.terms[first : self.paragraph_offsets[paragraph + 1]].tolist()
-        start, end = int(self.term_offsets[index]) - first, int(self.term_offsets[index + 1]) - first
+        paragraph_terms = self.terms[first:last].tolist()
+        start, end, previous_start = start - first, end - first, previous_start - first
         sentence_terms = paragraph_terms[start:end]
         own = wanted.intersection(sentence_terms)
         curated = self.question_terms.get(index)
         if curated and self._questions_fit(index, kind):
             own |= wanted.intersection(curated)
-        previous = (
-            wanted.intersection(paragraph_terms[int(self.term_offsets[index - 1]) - first : start])
-            if start > 0
-            else frozenset()
-        )
+        previous = wanted.intersection(paragraph_terms[previous_start:start]) if start > 0 else frozenset()
         context = wanted.intersection(paragraph_terms)
         # A question that names an article's title ("Victoria" of "Victoria (Australia)") names
         # what each of its sentences is about, named there or not: unless the sentence names
