@@ -801,7 +801,8 @@ class FactIndex:
     ) -> list[Candidate]:
         """:meth:`evidence` for each of several ranked facts (what depends on the question alone is
         worked out once)."""
-        wanted = frozenset(t for qt in query for t, _ in qt.variants)
+        variant_terms = [frozenset(t for t, _ in qt.variants) for qt in query]
+        wanted = frozenset().union(*variant_terms)
         total = sum(q.weight for q in query) or 1.0
         docs = np.array([r.index for r in ranked], dtype=np.int64)
         paragraphs = self.paragraph_of.take(docs)
@@ -814,7 +815,7 @@ class FactIndex:
             strict=True,
         )
         return [
-            self._evidence(r.index, r.score, query, kind, wanted, total, *where)
+            self._evidence(r.index, r.score, query, kind, wanted, total, variant_terms, *where)
             for r, where in zip(ranked, bounds, strict=True)
         ]
 
@@ -826,6 +827,7 @@ class FactIndex:
         kind: str | None,
         wanted: frozenset[int],
         total: float,
+        variant_terms: list[frozenset[int]],
         first: int,
         last: int,
         start: int,
@@ -862,9 +864,21 @@ class FactIndex:
         names_not_in_sentence = 0
         names_only_not_in_sentence = 0
         in_own = [False] * len(query)  # does a variant of each query word stand in ``own``
+        touched = own | previous | context
         for number, qt in enumerate(query):
             in_sentence = in_context = 0.0  # the best weight of a variant found there
             in_previous = False
+            if touched.isdisjoint(variant_terms[number]):  # the word is nowhere near: nothing to add
+                if qt.is_name or qt.is_number:
+                    in_title = qt.is_name and not title.isdisjoint(variant_terms[number])
+                    if qt.is_number:
+                        missing_numbers.append(qt.surface)
+                    elif qt.rare and not in_title:
+                        missing_names.append(qt.surface)
+                    if not in_title:
+                        names_not_in_sentence += 1
+                        names_only_not_in_sentence += qt.is_name
+                continue
             for term, weight in qt.variants:
                 if term in own:
                     in_own[number] = True

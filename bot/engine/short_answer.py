@@ -559,7 +559,13 @@ def _token_class(t: Token) -> str:
         return "-"
     if t.text[0].isdigit() or t.lower in _NUMBER_WORDS:
         return "CD"
-    return noun_class(t.lower) or ("NNP" if t.text[0].isupper() else "-")
+    return _word_class(t.lower) or ("NNP" if t.text[0].isupper() else "-")
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_class(lower: str) -> str | None:
+    """:func:`noun_class` of a word of the quotes (looked up once per word)."""
+    return noun_class(lower)
 
 
 _FAMILIES = {
