@@ -278,6 +278,21 @@ def tokens_of(quote: str) -> list[Token]:
     return out
 
 
+# A sentence's tokens and candidates depend on it alone: those of the sentences answered lately are
+# kept (read-only: a caller filters them into lists of its own).
+SENTENCES_KEPT = 256
+
+
+@lru_cache(maxsize=SENTENCES_KEPT)
+def _tokens(quote: str) -> list[Token]:
+    return tokens_of(quote)
+
+
+@lru_cache(maxsize=SENTENCES_KEPT)
+def _candidates(quote: str, spans: tuple[Span, ...]) -> list[Candidate]:
+    return candidates(quote, _tokens(quote), spans)
+
+
 def candidates(quote: str, tokens: list[Token], spans: tuple[Span, ...]) -> list[Candidate]:
     """Overlapping candidate spans of the quote, each with the kinds that proposed it."""
     found: dict[tuple[int, int], Candidate] = {}
@@ -1132,7 +1147,7 @@ def short_answer(
     del previous
     model = model or default_model()
     qc = question_class(question)
-    tokens = tokens_of(quote)
+    tokens = _tokens(quote)
     if not tokens:
         return ShortAnswer(quote, 0, len(quote), "clause", 0.0)
     ctx = Context(qc, tokens, closeness, matched)
@@ -1140,7 +1155,7 @@ def short_answer(
     if qc.yes_no:
         answer = _yes_no(qc, question, quote, tokens, hits)
         return answer or _clause_answer(quote, tokens, hits, 0.0)
-    cands = candidates(quote, tokens, spans)
+    cands = list(_candidates(quote, spans))  # (a list of its own: the cached one is shared)
     if qc.wh == "why":
         reasons = [c for c in cands if "reason" in c.kinds]
         if reasons:
