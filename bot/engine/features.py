@@ -318,7 +318,10 @@ def word_matches(
         ends = np.cumsum(lengths)
         best[filled] = np.maximum.reduceat(cosines, (ends - lengths)[filled], axis=1).T
         np.clip(best, 0.0, 1.0, out=best)
-    exact = np.array([[q.key in candidate.matched for q in query] for candidate in evidence], dtype=bool)
+    keys = [q.key for q in query]
+    exact = np.fromiter(
+        (key in candidate.matched for candidate in evidence for key in keys), bool, len(evidence) * len(keys)
+    ).reshape(len(evidence), len(keys))
     matches = np.where(exact, 1.0, best)
     out[:, 0] = matches @ weights / total
     out[:, 1] = matches.min(axis=1)
@@ -367,7 +370,7 @@ def answer_type_fit(index: FactIndex, doc: int, question: Question, subject_miss
     if not spans:
         return 0.0
     hits = sentence_hits(index, doc, question.weights)
-    overlap = span_overlap(index, doc, hits, all_spans)
+    overlap = span_overlap(index, doc, hits, all_spans) if hits else {}  # (no hits: no overlap)
     starts = index.starts_of(doc)
 
     def fit(span: Span) -> float:

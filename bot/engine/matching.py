@@ -797,27 +797,56 @@ class FactIndex:
         return self.evidence_of([ranked], query, kind)[0]
 
     def evidence_of(
-        self, ranked: Sequence[Ranked], query: list[QueryTerm], kind: str | None
+        self,
+        ranked: Sequence[Ranked],
+        query: list[QueryTerm],
+        kind: str | None,
+        paragraphs: dict[int, tuple[list[int], frozenset[int]]] | None = None,
     ) -> list[Candidate]:
         """:meth:`evidence` for each of several ranked facts (what depends on the question alone is
-        worked out once)."""
+        worked out once, and what depends on a paragraph once per paragraph: ``paragraphs`` keeps
+        it, for the same question's next call)."""
         variant_terms = [frozenset(t for t, _ in qt.variants) for qt in query]
         wanted = frozenset().union(*variant_terms)
         total = sum(q.weight for q in query) or 1.0
         docs = np.array([r.index for r in ranked], dtype=np.int64)
-        paragraphs = self.paragraph_of.take(docs)
-        bounds = zip(
-            self.paragraph_offsets.take(paragraphs).tolist(),
-            self.paragraph_offsets.take(paragraphs + 1).tolist(),
-            self.term_offsets.take(docs).tolist(),
-            self.term_offsets.take(docs + 1).tolist(),
-            self.term_offsets.take(np.maximum(docs - 1, 0)).tolist(),
+        paragraph_of = self.paragraph_of.take(docs)
+        firsts = self.paragraph_offsets.take(paragraph_of)
+        ends = self.paragraph_offsets.take(paragraph_of + 1)
+        seen = {} if paragraphs is None else paragraphs
+        out = []
+        for r, paragraph, first, last, start, end, previous_start in zip(
+            ranked,
+            paragraph_of.tolist(),
+            firsts.tolist(),
+            ends.tolist(),
+            (self.term_offsets.take(docs) - firsts).tolist(),
+            (self.term_offsets.take(docs + 1) - firsts).tolist(),
+            (self.term_offsets.take(np.maximum(docs - 1, 0)) - firsts).tolist(),
             strict=True,
-        )
-        return [
-            self._evidence(r.index, r.score, query, kind, wanted, total, variant_terms, *where)
-            for r, where in zip(ranked, bounds, strict=True)
-        ]
+        ):
+            terms = seen.get(paragraph)
+            if terms is None:
+                # The paragraph's terms give the sentence's, the previous sentence's and the
+                # paragraph's; only the query's own terms matter, so each set holds just those.
+                paragraph_terms = self.terms[first:last].tolist()
+                terms = seen[paragraph] = (paragraph_terms, wanted.intersection(paragraph_terms))
+            out.append(
+                self._evidence(
+                    r.index,
+                    r.score,
+                    query,
+                    kind,
+                    wanted,
+                    total,
+                    variant_terms,
+                    *terms,
+                    start,
+                    end,
+                    previous_start,
+                )
+            )
+        return out
 
     def _evidence(
         self,
@@ -828,25 +857,21 @@ class FactIndex:
         wanted: frozenset[int],
         total: float,
         variant_terms: list[frozenset[int]],
-        first: int,
-        last: int,
+        paragraph_terms: list[int],
+        context: frozenset[int],
         start: int,
         end: int,
         previous_start: int,
     ) -> Candidate:
-        """:meth:`evidence` of fact ``index``, whose paragraph's terms are ``terms[first:last]`` and its
-        own ``terms[start:end]`` (the previous fact's start at ``previous_start``)."""
-        # One read of the paragraph's terms gives the sentence's, the previous sentence's and the
-        # paragraph's; only the query's own terms matter below, so each set holds just those.
-        paragraph_terms = self.terms[first:last].tolist()
-        start, end, previous_start = start - first, end - first, previous_start - first
+        """:meth:`evidence` of fact ``index``, whose paragraph's terms are ``paragraph_terms`` (those the
+        question has: ``context``) and its own ``paragraph_terms[start:end]`` (the previous fact's
+        start at ``previous_start``)."""
         sentence_terms = paragraph_terms[start:end]
         own = wanted.intersection(sentence_terms)
         curated = self.question_terms.get(index)
         if curated and self._questions_fit(index, kind):
             own |= wanted.intersection(curated)
         previous = wanted.intersection(paragraph_terms[previous_start:start]) if start > 0 else frozenset()
-        context = wanted.intersection(paragraph_terms)
         # A question that names an article's title ("Victoria" of "Victoria (Australia)") names
         # what each of its sentences is about, named there or not: unless the sentence names
         # someone or something else the question does not ("His daughter Ingrid ...").
