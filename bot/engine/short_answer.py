@@ -818,7 +818,15 @@ def _columns(prefix: str, choices: tuple) -> dict[object, int]:
     return {c: DENSE_NAMES.index(f"{prefix}={c}") for c in choices}
 
 
-_COLUMN = {name: i for i, name in enumerate(DENSE_NAMES)}
+# A candidate's own columns: the one-hot ones are set by column (below), the others come in this order.
+_NUMBER_NAMES = (
+    "kind=after_preposition",
+    *DENSE_NAMES[DENSE_NAMES.index("kinds") : DENSE_NAMES.index("sentence_share") + 1],
+    "head.class_is_question's", "head_is_question_head", "gap_to_question_head",
+    "family_clashes", "type_asked", "type_match", "type_match_first",
+    "opens_clause", *MEANING_NAMES,
+)  # fmt: skip
+_NUMBER_COLUMNS = np.array([DENSE_NAMES.index(name) for name in _NUMBER_NAMES])
 _KIND_COLUMNS = _columns("kind", _KINDS)
 _HEAD_CLASS_COLUMNS = _columns("head.class", _CLASSES)
 _FIRST_CLASS_COLUMNS = _columns("first.class", _CLASSES)
@@ -837,187 +845,138 @@ def _context_column(t: Token | None, in_question: bool, columns: dict[object, in
     return columns["QW" if in_question else ("C" if t.word and t.text[0].isupper() else "W")]
 
 
-def _running(flags: list[bool]) -> np.ndarray:
-    """``out[i]``: how many of ``flags[:i]`` are true."""
-    out = np.zeros(len(flags) + 1, dtype=np.int64)
-    np.cumsum(flags, out=out[1:])
-    return out
-
-
 class _Sentence:
-    """What all candidates of one sentence read, per token as arrays: counts as running sums (``x[i]``:
+    """What all candidates of one sentence share: counts over its tokens as running sums (``x[i]``:
     among ``tokens[:i]``), so a candidate's counts are two lookups; ``content_at[i]``, the last
-    content word at or before ``i`` (-1: none); the closeness windows either side of each position;
-    the one-hot column of each token's class and of each position's neighbours."""
+    content word at or before ``i``; the candidate families that clash with the question's kind."""
+
+    __slots__ = (
+        "capitals",
+        "clashes",
+        "clause_marks",
+        "content",
+        "content_at",
+        "coordinators",
+        "digits",
+        "words",
+    )
 
     def __init__(self, ctx: Context) -> None:
-        tokens, qc, qword = ctx.tokens, ctx.qc, ctx.qword
-        n = len(tokens)
-        word = [t.word for t in tokens]
-        upper = [t.word and t.text[0].isupper() for t in tokens]
-        content = [t.word and not t.stop for t in tokens]
-        self.words = _running(word)
-        self.capitals = _running(upper)
-        self.digits = _running(
-            [w and not u and t.text[0].isdigit() for t, w, u in zip(tokens, word, upper, strict=True)]
-        )
-        self.coordinators = _running([t.word and t.lower in ("and", "or") for t in tokens])
-        self.content = _running(content)
-        self.clause_marks = _running([not t.word and t.text in _CLAUSE_MARKS for t in tokens])
-        self.question_words = np.array(ctx.cum, dtype=np.int64)
-        self.content_at = np.maximum.accumulate(np.where(content, np.arange(n), -1))
-        self.starts_with_digit = np.array([t.text[0].isdigit() for t in tokens])
-        self.determiner = np.array([t.lower in _DETERMINERS for t in tokens])
-        self.stop = np.array([t.stop for t in tokens])
-        self.after_mark = np.array([True] + [t.text in _CLAUSE_MARKS for t in tokens[:-1]])  # or first
-        self.hits = np.array(ctx.hits, dtype=np.int64)
-        self.clause = np.array(ctx.clause, dtype=np.int64)
-        self.clause_hits = np.array(ctx.clause_hits, dtype=np.int64)
-        self.clause_bounds = np.array(ctx.clause_bounds, dtype=np.int64).reshape(-1, 2)
-        close = ctx.close
-        self.close_cum = np.array(ctx.close_cum, dtype=np.float64)
-        self.close_left = np.array([max(close[max(0, i - WINDOW) : i], default=0.0) for i in range(n + 1)])
-        self.close_right = np.array([max(close[i : i + WINDOW], default=0.0) for i in range(n + 1)])
-        self.head_close = np.array(ctx.head_close, dtype=np.float64)
-        self.question_class = np.array([c == qc.head_class for c in ctx.head_class])
-        self.question_head = np.array([qc.head_stem is not None and t.stem == qc.head_stem for t in tokens])
-        self.head_gap = np.array([min((abs(h - i) for h in ctx.head_at), default=99) for i in range(n)])
-        self.head_column = [_HEAD_CLASS_COLUMNS.get(c, -1) for c in ctx.head_class]
-        self.first_column = [_FIRST_CLASS_COLUMNS.get(c, -1) for c in ctx.head_class]
-        self.prev_column = [
-            _context_column(
-                tokens[i - 1] if i else None, i > 0 and qword[i - 1], _PREV_COLUMNS, _PREV_WORDS[0]
-            )
-            for i in range(n)
-        ]
-        self.next_column = [
-            _context_column(tokens[i] if i < n else None, i < n and qword[i], _NEXT_COLUMNS, _NEXT_WORDS[0])
-            for i in range(n + 1)
-        ]
-        self.clashes = _CLASHES.get(qc.kind, frozenset())
+        words, capitals, digits, coordinators, content, marks, content_at = [0], [0], [0], [0], [0], [0], []
+        last = -1
+        for i, t in enumerate(ctx.tokens):
+            word = t.word
+            initial = t.text[0]
+            upper = word and initial.isupper()
+            words.append(words[-1] + word)
+            capitals.append(capitals[-1] + upper)
+            digits.append(digits[-1] + (word and not upper and initial.isdigit()))
+            coordinators.append(coordinators[-1] + (word and t.lower in ("and", "or")))
+            content.append(content[-1] + (word and not t.stop))
+            marks.append(marks[-1] + (not word and t.text in _CLAUSE_MARKS))
+            if word and not t.stop:
+                last = i
+            content_at.append(last)
+        self.words, self.capitals, self.digits, self.coordinators = words, capitals, digits, coordinators
+        self.content, self.clause_marks, self.content_at = content, marks, content_at
+        self.clashes = _CLASHES.get(ctx.qc.kind, frozenset())
 
 
-def _own_columns(ctx: Context, cands: list[Candidate], out: np.ndarray) -> None:
-    """Write the candidates' own features (all but :func:`question_row`'s) into ``out``'s rows, one
-    per candidate; the one-hot columns of ``out`` must be 0."""
-    s = _Sentence(ctx)
-    n = len(ctx.tokens)
-    first = np.array([c.first for c in cands], dtype=np.int64)
-    last = np.array([c.last for c in cands], dtype=np.int64)
+def _own_row(ctx: Context, cand: Candidate, sentence: _Sentence) -> tuple[list[float], list[int]]:
+    """A candidate's own features: the values of ``_NUMBER_NAMES``, and the one-hot columns set to 1."""
+    qc, tokens = ctx.qc, ctx.tokens
+    first, last = cand.first, cand.last
     end = last + 1
-    at = s.content_at.take(last)
-    head = np.where(at >= first, at, first)
-    n_words = s.words.take(end) - s.words.take(first)
-    n_content = s.content.take(end) - s.content.take(first)
-    caps = s.capitals.take(end) - s.capitals.take(first)
-    inside = s.question_words.take(end) - s.question_words.take(first)  # a question word is a content word
-    hits = s.hits
-    if len(hits):  # the question words nearest before and after, 99 where there is none
-        k = np.searchsorted(hits, first, side="left")
-        before = np.where(k > 0, first - hits.take(np.maximum(k - 1, 0)), 99)
-        m = np.searchsorted(hits, last, side="right")
-        after = np.where(m < len(hits), hits.take(np.minimum(m, len(hits) - 1)) - last, 99)
-    else:
-        before = after = np.full(len(cands), 99)
-    clause = s.clause.take(first)
-    bounds = s.clause_bounds[clause]
-    cum = s.close_cum
-    window_start = np.maximum(0, first - WINDOW)
-    window_end = np.minimum(n, end + WINDOW)
-    columns = {
-        "words": n_words,
-        "content_words": n_content,
-        "tokens": end - first,
-        "question_words_inside": inside,
-        "question_share_inside": np.where(n_content > 0, inside / np.maximum(n_content, 1), 1.0),
-        "capitals": caps,
-        "capital_share": np.where(n_words > 0, caps / np.maximum(n_words, 1), 0.0),
-        "numbers": s.digits.take(end) - s.digits.take(first),
-        "starts_with_number": s.starts_with_digit.take(first),
-        "clause_marks": s.clause_marks.take(end) - s.clause_marks.take(first),
-        "and_or": s.coordinators.take(end) - s.coordinators.take(first),
-        "starts_with_determiner": s.determiner.take(first),
-        "ends_with_stop_word": s.stop.take(last),
-        "gap_before": before,
-        "gap_after": after,
-        "gap": np.minimum(before, after),
-        "question_words_left": s.question_words.take(first) - s.question_words.take(window_start),
-        "question_words_right": s.question_words.take(window_end) - s.question_words.take(end),
-        "question_words_in_clause": s.clause_hits.take(clause) - inside,
-        "crosses_clause": clause != s.clause.take(last),
-        "question_words_outside": len(s.hits) - inside,
-        "position": first / max(1, n - 1),
-        "tokens_before": first,
-        "tokens_after": n - end,
-        "sentence_share": n_words / max(1, n),
-        "head.class_is_question's": s.question_class.take(head),
-        "head_is_question_head": s.question_head.take(head),
-        "gap_to_question_head": s.head_gap.take(head),
-        "type_asked": float(bool(ctx.tiers)),
-        "opens_clause": s.after_mark.take(first),
-        "closest_left": s.close_left.take(first),
-        "closest_right": s.close_right.take(end),
-        "closeness_left": cum.take(first) - cum.take(window_start),
-        "closeness_right": cum.take(window_end) - cum.take(end),
-        "closeness_in_clause": (cum.take(bounds[:, 1]) - cum.take(bounds[:, 0]))
-        - (cum.take(np.minimum(end, bounds[:, 1])) - cum.take(first)),
-        "head.closeness_to_question_head": s.head_close.take(head),
-    }
-    for name, values in columns.items():
-        out[:, _COLUMN[name]] = values
-    # What reads each candidate's kinds, and the maxima over its own tokens.
-    close, head_close, head_class = ctx.close, ctx.head_close, ctx.head_class
-    per_candidate = []
-    hot_rows: list[int] = []
-    hot_columns: list[int] = []
-    for row, (cand, f, e, h) in enumerate(
-        zip(cands, first.tolist(), end.tolist(), head.tolist(), strict=True)
+    n_words = sentence.words[end] - sentence.words[first]
+    n_content = sentence.content[end] - sentence.content[first]
+    caps = sentence.capitals[end] - sentence.capitals[first]
+    inside = ctx.cum[end] - ctx.cum[first]  # a question word is a content word
+    head = sentence.content_at[last] if sentence.content_at[last] >= first else first
+    n = len(tokens)
+    hits = ctx.hits
+    k = bisect_left(hits, first)
+    before = first - hits[k - 1] if k > 0 else 99
+    m = bisect_right(hits, last)
+    after = hits[m] - last if m < len(hits) else 99
+    cum = ctx.cum
+    head_cls = ctx.head_class[head]
+    first_cls = ctx.head_class[first]
+    kinds = cand.kinds
+    family = _family(kinds, head_cls, first_cls)
+    match = _type_match(ctx.tiers, kinds, family)
+    head_gap = min((abs(h - head) for h in ctx.head_at), default=99)
+    prev_t = tokens[first - 1] if first > 0 else None
+    next_t = tokens[end] if end < n else None
+    close, close_cum = ctx.close, ctx.close_cum
+    numbers = [
+        float(any(k.startswith("after:") for k in kinds)),
+        float(len(kinds)),
+        float(n_words),
+        float(n_content),
+        float(end - first),
+        float(inside),
+        inside / n_content if n_content else 1.0,
+        float(caps),
+        caps / n_words if n_words else 0.0,
+        float(sentence.digits[end] - sentence.digits[first]),
+        float(tokens[first].text[0].isdigit()),
+        float(sentence.clause_marks[end] - sentence.clause_marks[first]),
+        float(sentence.coordinators[end] - sentence.coordinators[first]),
+        float(tokens[first].lower in _DETERMINERS),
+        float(tokens[last].stop),
+        float(before),
+        float(after),
+        float(min(before, after)),
+        float(cum[first] - cum[max(0, first - WINDOW)]),
+        float(cum[min(n, end + WINDOW)] - cum[end]),
+        float(ctx.clause_hits[ctx.clause[first]] - inside),
+        float(ctx.clause[first] != ctx.clause[last]),
+        float(len(hits) - inside),
+        first / max(1, n - 1),
+        float(first),
+        float(n - end),
+        n_words / max(1, n),
+        float(head_cls == qc.head_class),
+        float(qc.head_stem is not None and tokens[head].stem == qc.head_stem),
+        float(head_gap),
+        float(family in sentence.clashes),
+        float(bool(ctx.tiers)),
+        float(match > 0),
+        float(match == 2),
+        float(first == 0 or (prev_t is not None and prev_t.text in _CLAUSE_MARKS)),
+        max(close[max(0, first - WINDOW) : first], default=0.0),
+        max(close[end : end + WINDOW], default=0.0),
+        close_cum[first] - close_cum[max(0, first - WINDOW)],
+        close_cum[min(n, end + WINDOW)] - close_cum[end],
+        max(close[first:end]),
+        ctx.closeness_in_clause(first, last),
+        ctx.head_close[head],
+        max(ctx.head_close[first:end]),
+    ]
+    hot = [
+        _context_column(prev_t, first > 0 and ctx.qword[first - 1], _PREV_COLUMNS, _PREV_WORDS[0]),
+        _context_column(next_t, end < n and ctx.qword[end], _NEXT_COLUMNS, _NEXT_WORDS[0]),
+    ]
+    hot.extend(column for kind in kinds if (column := _KIND_COLUMNS.get(kind)) is not None)
+    for column in (
+        _HEAD_CLASS_COLUMNS.get(head_cls),
+        _FIRST_CLASS_COLUMNS.get(first_cls),
+        _FAMILY_COLUMNS.get(family),
     ):
-        kinds = cand.kinds
-        family = _family(kinds, head_class[h], head_class[f])
-        match = _type_match(ctx.tiers, kinds, family)
-        per_candidate.append(
-            (
-                float(any(k.startswith("after:") for k in kinds)),
-                float(len(kinds)),
-                float(family in s.clashes),
-                float(match > 0),
-                float(match == 2),
-                max(close[f:e]),
-                max(head_close[f:e]),
-            )
-        )
-        hot = [s.prev_column[f], s.next_column[e], s.head_column[h], s.first_column[f]]
-        hot.extend(_KIND_COLUMNS.get(kind, -1) for kind in kinds)
-        hot.append(_FAMILY_COLUMNS.get(family, -1))
-        hot_columns.extend(hot)
-        hot_rows.extend([row] * len(hot))
-    out[:, _PER_CANDIDATE_COLUMNS] = per_candidate
-    hot_at = np.array(hot_columns, dtype=np.int64)
-    kept = hot_at >= 0
-    out[np.array(hot_rows, dtype=np.int64)[kept], hot_at[kept]] = 1.0
-
-
-_PER_CANDIDATE_COLUMNS = [
-    _COLUMN[name]
-    for name in (
-        "kind=after_preposition",
-        "kinds",
-        "family_clashes",
-        "type_match",
-        "type_match_first",
-        "closest_inside",
-        "closest_to_question_head_inside",
-    )
-]
+        if column is not None:
+            hot.append(column)
+    return numbers, hot
 
 
 def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[float]:
     """A candidate's dense features for the trees: the question's (:func:`question_row`), then its own."""
-    out = np.zeros((1, len(DENSE_NAMES)), dtype=np.float64)
-    out[0, : len(question)] = question
-    _own_columns(ctx, [cand], out)
-    return out[0].tolist()
+    numbers, hot = _own_row(ctx, cand, _Sentence(ctx))
+    row = [*question, *[0.0] * (len(DENSE_NAMES) - len(question))]
+    for column, value in zip(_NUMBER_COLUMNS.tolist(), numbers, strict=True):
+        row[column] = value
+    for column in hot:
+        row[column] = 1.0
+    return row
 
 
 def feature_rows(ctx: Context, cands: list[Candidate]) -> np.ndarray:
@@ -1027,7 +986,15 @@ def feature_rows(ctx: Context, cands: list[Candidate]) -> np.ndarray:
         return out
     question = question_row(ctx.qc, ctx)
     out[:, : len(question)] = question
-    _own_columns(ctx, cands, out)
+    sentence = _Sentence(ctx)
+    numbers, hot_rows, hot_columns = [], [], []
+    for at, cand in enumerate(cands):
+        values, hot = _own_row(ctx, cand, sentence)
+        numbers.append(values)
+        hot_rows.extend([at] * len(hot))
+        hot_columns.extend(hot)
+    out[:, _NUMBER_COLUMNS] = numbers
+    out[hot_rows, hot_columns] = 1.0
     return out
 
 
