@@ -179,19 +179,19 @@ class TreeModel:
         """
         x = np.atleast_2d(x)
         walk = self._walk
-        n = len(x)
+        n, width = len(x), x.shape[1] + 1
         # One more column, always 0.0, for the leaves' test (a leaf "goes left" to itself, see _Walk).
-        flat = np.zeros((n, x.shape[1] + 1))
+        flat = np.zeros((n, width))
         flat[:, :-1] = x
         flat = flat.ravel()
-        offsets = np.arange(0, n * (x.shape[1] + 1), x.shape[1] + 1)
+        offsets = np.arange(0, n * width, width) if n > 1 else 0
         node = np.repeat(walk.roots, n).reshape(len(walk.roots), n)  # (trees, rows), deepest tree first
         for active in walk.active:
             at = node[:active]
-            goes_right = ~(flat.take(offsets + walk.feature.take(at)) <= walk.threshold.take(at))
-            node[:active] = walk.children.take(2 * at + goes_right)
+            goes_left = flat.take(offsets + walk.feature.take(at)) <= walk.threshold.take(at)
+            node[:active] = walk.children.take(at + goes_left)
         values = np.empty((n, len(walk.roots)))
-        values[:, walk.order] = self.value.take(node).T
+        values[:, walk.order] = self.value.take(node // 2).T
         return self.baseline + values.sum(axis=1)
 
     @functools.cached_property
@@ -258,9 +258,11 @@ class _Walk:
     """A :class:`TreeModel`'s nodes arranged for a fast walk, made once per model.
 
     Trees are ordered deepest first (``order``: their places in the model), so at level ``k`` only the
-    first ``active[k]`` trees still have rows on their way to a leaf. A node's two children are
-    ``children[2 * node]`` (left) and ``children[2 * node + 1]``; a leaf is its own two children, and
-    tests feature ``len(names)`` (a column of zeros the walk adds) against +inf, so it stays put.
+    first ``active[k]`` trees still have rows on their way to a leaf. The walk holds node ``i`` as
+    ``2 * i``, and ``feature``, ``threshold`` and ``children`` are indexed that way: a node's test is at
+    ``2 * i`` (and again at ``2 * i + 1``), and ``children[2 * i + goes_left]`` is its right or left
+    child (doubled too). A leaf is its own two children, and tests feature ``len(names)`` (a column
+    of zeros the walk adds) against +inf, so it stays put.
     """
 
     roots: np.ndarray
@@ -289,12 +291,12 @@ class _Walk:
         depth_of = np.array(depths, dtype=np.int64)[order]
         active = tuple(int((depth_of > k).sum()) for k in range(int(depth_of.max(initial=0))))
         return cls(
-            roots=model.roots[order],
+            roots=2 * model.roots[order],
             order=order,
             active=active,
-            feature=np.where(model.leaf, len(model.names), model.feature),
-            threshold=np.where(model.leaf, np.inf, model.threshold),
-            children=np.stack([left, right], axis=1).ravel(),
+            feature=np.repeat(np.where(model.leaf, len(model.names), model.feature), 2),
+            threshold=np.repeat(np.where(model.leaf, np.inf, model.threshold), 2),
+            children=2 * np.stack([right, left], axis=1).ravel(),
         )
 
 
