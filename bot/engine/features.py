@@ -366,18 +366,18 @@ def answer_type_fit(index: FactIndex, doc: int, question: Question, subject_miss
     if kind is None:
         return 0.0
     all_spans = index.spans_of(doc)
-    spans = [s for s in all_spans if span_fit(s, kind) and within_bounds(s, question.bounds)]
-    if not spans:
+    fits = [(s, f) for s in all_spans if (f := span_fit(s, kind)) and within_bounds(s, question.bounds)]
+    if not fits:
         return 0.0
     hits = sentence_hits(index, doc, question.weights)
     overlap = span_overlap(index, doc, hits, all_spans) if hits else {}  # (no hits: no overlap)
-    starts = index.starts_of(doc)
+    starts = index.starts_of(doc) if kind == "count" else []
 
-    def fit(span: Span) -> float:
+    def fit(span: Span, fitness: float) -> float:
         counted = kind != "count" or counts_a_question_word(span, starts, hits)
-        return span_fit(span, kind) * (1.0 - overlap.get(span.start, 0.0)) * (1.0 if counted else 0.4)
+        return fitness * (1.0 - overlap.get(span.start, 0.0)) * (1.0 if counted else 0.4)
 
-    quality = max(fit(s) for s in spans)
+    quality = max(fit(s, f) for s, f in fits)
     if kind in VALUE_KINDS and subject_missing:
         quality *= 0.5  # an amount or a date, but of something the question does not name
     return quality
