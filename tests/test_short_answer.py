@@ -134,7 +134,9 @@ def test_feature_rows_are_each_candidates_dense_row() -> None:
         cands = candidates(quote, tokens, find_spans(quote))
         question_part = question_row(ctx.qc, ctx)
         rows = feature_rows(ctx, cands)
-        assert rows.tolist() == [dense_row(ctx, c, question_part) for c in cands]
+        dense = [dense_row(ctx, c, question_part) for c in cands]
+        assert rows.tolist() == dense
+        assert all(type(value) is float for row in dense for value in row)
         # Each candidate has exactly one previous and one next word (one-hot), and its own kinds.
         for name in ("prev", "next"):
             columns = [i for i, n in enumerate(DENSE_NAMES) if n.startswith(name + "=")]

@@ -883,82 +883,90 @@ class _Sentence:
 
 
 def _own_row(ctx: Context, cand: Candidate, sentence: _Sentence) -> tuple[list[float], list[int]]:
-    """A candidate's own features: the values of ``_NUMBER_NAMES``, and the one-hot columns set to 1."""
+    """A candidate's own features: the values of ``_NUMBER_NAMES`` (ints and bools stand for their
+    float values), and the one-hot columns set to 1."""
     qc, tokens = ctx.qc, ctx.tokens
     first, last = cand.first, cand.last
     end = last + 1
-    n_words = sentence.words[end] - sentence.words[first]
-    n_content = sentence.content[end] - sentence.content[first]
+    words, content, cum = sentence.words, sentence.content, ctx.cum
+    n_words = words[end] - words[first]
+    n_content = content[end] - content[first]
     caps = sentence.capitals[end] - sentence.capitals[first]
-    inside = ctx.cum[end] - ctx.cum[first]  # a question word is a content word
-    head = sentence.content_at[last] if sentence.content_at[last] >= first else first
+    inside = cum[end] - cum[first]  # a question word is a content word
+    head = sentence.content_at[last]
+    if head < first:
+        head = first
     n = len(tokens)
     hits = ctx.hits
     k = bisect_left(hits, first)
     before = first - hits[k - 1] if k > 0 else 99
     m = bisect_right(hits, last)
     after = hits[m] - last if m < len(hits) else 99
-    cum = ctx.cum
-    head_cls = ctx.head_class[head]
-    first_cls = ctx.head_class[first]
+    head_class = ctx.head_class
+    head_cls = head_class[head]
+    first_cls = head_class[first]
     kinds = cand.kinds
     family = _family(kinds, head_cls, first_cls)
     match = _type_match(ctx.tiers, kinds, family)
-    head_gap = min((abs(h - head) for h in ctx.head_at), default=99)
+    head_gap = min([abs(h - head) for h in ctx.head_at], default=99)
     prev_t = tokens[first - 1] if first > 0 else None
     next_t = tokens[end] if end < n else None
-    close, close_cum = ctx.close, ctx.close_cum
+    first_t = tokens[first]
+    clause = ctx.clause
+    close, close_cum, head_close = ctx.close, ctx.close_cum, ctx.head_close
+    left = first - WINDOW if first > WINDOW else 0
+    right = end + WINDOW if end + WINDOW < n else n
     numbers = [
-        float(any(k.startswith("after:") for k in kinds)),
-        float(len(kinds)),
-        float(n_words),
-        float(n_content),
-        float(end - first),
-        float(inside),
+        any([k.startswith("after:") for k in kinds]),
+        len(kinds),
+        n_words,
+        n_content,
+        end - first,
+        inside,
         inside / n_content if n_content else 1.0,
-        float(caps),
+        caps,
         caps / n_words if n_words else 0.0,
-        float(sentence.digits[end] - sentence.digits[first]),
-        float(tokens[first].text[0].isdigit()),
-        float(sentence.clause_marks[end] - sentence.clause_marks[first]),
-        float(sentence.coordinators[end] - sentence.coordinators[first]),
-        float(tokens[first].lower in _DETERMINERS),
-        float(tokens[last].stop),
-        float(before),
-        float(after),
-        float(min(before, after)),
-        float(cum[first] - cum[max(0, first - WINDOW)]),
-        float(cum[min(n, end + WINDOW)] - cum[end]),
-        float(ctx.clause_hits[ctx.clause[first]] - inside),
-        float(ctx.clause[first] != ctx.clause[last]),
-        float(len(hits) - inside),
+        sentence.digits[end] - sentence.digits[first],
+        first_t.text[0].isdigit(),
+        sentence.clause_marks[end] - sentence.clause_marks[first],
+        sentence.coordinators[end] - sentence.coordinators[first],
+        first_t.lower in _DETERMINERS,
+        tokens[last].stop,
+        before,
+        after,
+        before if before < after else after,
+        cum[first] - cum[left],
+        cum[right] - cum[end],
+        ctx.clause_hits[clause[first]] - inside,
+        clause[first] != clause[last],
+        len(hits) - inside,
         first / max(1, n - 1),
-        float(first),
-        float(n - end),
+        first,
+        n - end,
         n_words / max(1, n),
-        float(head_cls == qc.head_class),
-        float(qc.head_stem is not None and tokens[head].stem == qc.head_stem),
-        float(head_gap),
-        float(family in sentence.clashes),
-        float(bool(ctx.tiers)),
-        float(match > 0),
-        float(match == 2),
-        float(first == 0 or (prev_t is not None and prev_t.text in _CLAUSE_MARKS)),
-        max(close[max(0, first - WINDOW) : first], default=0.0),
+        head_cls == qc.head_class,
+        qc.head_stem is not None and tokens[head].stem == qc.head_stem,
+        head_gap,
+        family in sentence.clashes,
+        bool(ctx.tiers),
+        match > 0,
+        match == 2,
+        first == 0 or (prev_t is not None and prev_t.text in _CLAUSE_MARKS),
+        max(close[left:first], default=0.0),
         max(close[end : end + WINDOW], default=0.0),
-        close_cum[first] - close_cum[max(0, first - WINDOW)],
-        close_cum[min(n, end + WINDOW)] - close_cum[end],
+        close_cum[first] - close_cum[left],
+        close_cum[right] - close_cum[end],
         max(close[first:end]),
         ctx.closeness_in_clause(first, last),
-        ctx.head_close[head],
-        max(ctx.head_close[first:end]),
+        head_close[head],
+        max(head_close[first:end]),
     ]
     hot = [
         _context_column(prev_t, first > 0 and ctx.qword[first - 1], _PREV_COLUMNS, _PREV_WORDS[0]),
         _context_column(next_t, end < n and ctx.qword[end], _NEXT_COLUMNS, _NEXT_WORDS[0]),
     ]
-    hot.extend(column for kind in kinds if (column := _KIND_COLUMNS.get(kind)) is not None)
     for column in (
+        *[_KIND_COLUMNS.get(kind) for kind in kinds],
         _HEAD_CLASS_COLUMNS.get(head_cls),
         _FIRST_CLASS_COLUMNS.get(first_cls),
         _FAMILY_COLUMNS.get(family),
@@ -973,7 +981,7 @@ def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[floa
     numbers, hot = _own_row(ctx, cand, _Sentence(ctx))
     row = [*question, *[0.0] * (len(DENSE_NAMES) - len(question))]
     for column, value in zip(_NUMBER_COLUMNS.tolist(), numbers, strict=True):
-        row[column] = value
+        row[column] = float(value)
     for column in hot:
         row[column] = 1.0
     return row
