@@ -44,6 +44,8 @@ _ANAPHORS = frozenset("it its this these that those they their them he his she h
 _KIND_FAMILY = {"year": "date", "day": "date"}
 # How many of the best BM25 facts are re-ranked on coverage, answer type and proximity.
 CANDIDATES = 8
+# How many facts' Span objects spans_of keeps (then it starts again): a few MB at most.
+SPANS_KEPT = 20_000
 
 # Words that only say what kind of answer is wanted: "how MANY", "what KINDS of", "how LONG".
 _TYPE_CUE_RE = re.compile(
@@ -486,6 +488,8 @@ class FactIndex:
         """The spans of the fact at ``index`` (made on first use, then kept)."""
         spans = self._spans.get(index)
         if spans is None:
+            if len(self._spans) >= SPANS_KEPT:
+                self._spans.clear()
             spans = self._spans[index] = tuple(Span(*s) for s in self._rows[index][4])
         return spans
 
