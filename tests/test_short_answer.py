@@ -8,9 +8,11 @@ from bot.engine.short_answer import (
     ShortAnswer,
     candidates,
     default_model,
+    dense_row,
     feature_rows,
     noun_class,
     question_class,
+    question_row,
     short_answer,
     tokens_of,
     typed,
@@ -123,6 +125,25 @@ def test_every_dense_feature_has_a_name_and_the_shipped_model_reads_them() -> No
     model = default_model()
     assert model.trees.names == DENSE_NAMES
     assert 0.0 <= model.gate < 1.0
+
+
+def test_feature_rows_are_each_candidates_dense_row() -> None:
+    quote = "In 1911 the glassworks moved its kilns from the coast to Bramford, Lyon and Paris, after a fire."
+    for question in ("In which city did the glassworks put its kilns?", "When did the glassworks move?"):
+        tokens = tokens_of(quote)
+        ctx = Context(question_class(question), tokens, lambda words, to=None: [0.5] * len(words))
+        cands = candidates(quote, tokens, find_spans(quote))
+        question_part = question_row(ctx.qc, ctx)
+        rows = feature_rows(ctx, cands)
+        dense = [dense_row(ctx, c, question_part) for c in cands]
+        assert rows.tolist() == dense
+        assert all(type(value) is float for row in dense for value in row)
+        # Each candidate has exactly one previous and one next word (one-hot), and its own kinds.
+        for name in ("prev", "next"):
+            columns = [i for i, n in enumerate(DENSE_NAMES) if n.startswith(name + "=")]
+            assert (rows[:, columns].sum(axis=1) == 1).all()
+        kinds = [i for i, n in enumerate(DENSE_NAMES) if n.startswith("kind=t:") or n == "kind=np"]
+        assert rows[:, kinds].sum() > 0
 
 
 def test_the_type_filter_keeps_the_candidates_of_the_type_asked_for() -> None:

@@ -280,7 +280,8 @@ class Engine:
         fields = index.field_scores(q.query, q.kind)
         lexical = index.search(q.query, LEXICAL_CANDIDATES, q.kind, fields)
         found = [r.index for r in lexical]
-        evidence = [index.evidence(r, q.query, q.kind) for r in lexical]
+        paragraphs: dict[int, Any] = {}  # what evidence_of reads of each paragraph, for its next call
+        evidence = index.evidence_of(lexical, q.query, q.kind, paragraphs)
         order = None
         if embedding is not None:
             vector = embedding.result()[0]
@@ -298,10 +299,9 @@ class Engine:
                 top = pool[np.argpartition(-cosines.take(pool), keep - 1)[:keep]]
                 order = top[np.argsort(-cosines.take(top), kind="stable")]
                 known_docs = set(found)
-                for d in order.tolist():
-                    if d not in known_docs:
-                        found.append(d)
-                        evidence.append(index.evidence(Ranked(d, 0.0), q.query, q.kind))
+                added = [Ranked(d, 0.0) for d in order.tolist() if d not in known_docs]
+                found.extend(r.index for r in added)
+                evidence.extend(index.evidence_of(added, q.query, q.kind, paragraphs))
         meaning = None
         if vectors is not None:  # the words' vectors were embedded meanwhile
             embedded = dict(zip(missing, fresh.result(), strict=True)) if fresh is not None else {}

@@ -107,6 +107,30 @@ SEMANTIC_FEATURES = frozenset(
 CONFIDENCE_FEATURE_NAMES: tuple[str, ...] = (*FEATURE_NAMES, "ranker_score", "ranker_margin", "ranker_share")
 
 
+# The columns of candidate_features' per-candidate rows, in the order it makes them.
+_ROW_COLUMNS = [
+    FEATURE_NAMES.index(name)
+    for name in (
+        "lexical_reciprocal_rank",
+        "coverage",
+        "context_coverage",
+        "proximity",
+        "matched_share",
+        "missing_names",
+        "missing_numbers",
+        "names_not_in_sentence",
+        "names_only_not_in_sentence",
+        "answer_type_fit",
+        "answer_type_missing",
+        "lists_when_asked",
+        "semantic_reciprocal_rank",
+        "sentence_words_log",
+        "non_name_coverage",
+        "value_question_subject_missing",
+    )
+]
+
+
 class Question(NamedTuple):
     """A question analysed once: its text (typos of frequent words corrected), answer type, year
     bounds and index terms."""
@@ -209,31 +233,40 @@ def candidate_features(
         1.0 if kind is None else 0.0,
         1.0 if kind in VALUE_KINDS else 0.0,
     )
-    for row, (doc, candidate) in enumerate(zip(docs.tolist(), evidence, strict=True)):
+    doc_list = docs.tolist()
+    sentence_lengths = (index.term_offsets.take(docs + 1) - index.term_offsets.take(docs)).tolist()
+    rows = []
+    for doc, candidate, length in zip(doc_list, evidence, sentence_lengths, strict=True):
         typed = answer_type_fit(index, doc, question, candidate.names_only_not_in_sentence > 0)
-        features = out[row]
-        features[5] = 1.0 / (1 + lexical_rank[doc]) if doc in lexical_rank else 0.0
-        features[6] = candidate.coverage
-        features[7] = candidate.context_coverage
-        features[8] = candidate.proximity / MAX_PROXIMITY
-        features[9] = len(candidate.matched) / max(len(query), 1)
-        features[10] = min(len(candidate.missing_names), 2)
-        features[11] = 1.0 if candidate.missing_numbers else 0.0
-        features[12] = min(candidate.names_not_in_sentence, 3)
-        features[13] = min(candidate.names_only_not_in_sentence, 3)
-        features[14] = typed
-        features[15] = 1.0 if kind in STRICT_TYPES and typed == 0 else 0.0
-        features[16] = 1.0 if wants_list and _ENUMERATION_RE.search(index.quote(doc)) else 0.0
-        features[21] = 1.0 / (1 + semantic_rank[doc]) if doc in semantic_rank else 0.0
-        features[22] = math.log1p(len(index.starts_of(doc)))
-        features[23] = 1.0 if index.inherits[doc] else 0.0
-        features[24:30] = question_row
-        features[32] = min(unknown_names, 3)
-        features[33] = min(unknown_uncommon, 3)
-        features[34] = (
-            sum(q.weight for q in plain if q.key in candidate.matched) / plain_weight if plain_weight else 1.0
+        rows.append(
+            (
+                1.0 / (1 + lexical_rank[doc]) if doc in lexical_rank else 0.0,
+                candidate.coverage,
+                candidate.context_coverage,
+                candidate.proximity / MAX_PROXIMITY,
+                len(candidate.matched) / max(len(query), 1),
+                min(len(candidate.missing_names), 2),
+                1.0 if candidate.missing_numbers else 0.0,
+                min(candidate.names_not_in_sentence, 3),
+                min(candidate.names_only_not_in_sentence, 3),
+                typed,
+                1.0 if kind in STRICT_TYPES and typed == 0 else 0.0,
+                1.0 if wants_list and _ENUMERATION_RE.search(index.quote(doc)) else 0.0,
+                1.0 / (1 + semantic_rank[doc]) if doc in semantic_rank else 0.0,
+                math.log1p(length),
+                (
+                    sum(q.weight for q in plain if q.key in candidate.matched) / plain_weight
+                    if plain_weight
+                    else 1.0
+                ),
+                1.0 if kind in VALUE_KINDS and candidate.names_only_not_in_sentence else 0.0,
+            )
         )
-        features[35] = 1.0 if kind in VALUE_KINDS and candidate.names_only_not_in_sentence else 0.0
+    out[:, _ROW_COLUMNS] = rows
+    out[:, 23] = index.inherits.take(docs)
+    out[:, 24:30] = question_row
+    out[:, 32] = min(unknown_names, 3)
+    out[:, 33] = min(unknown_uncommon, 3)
     if semantic is not None:
         cosines = semantic.cosines
         best = float(cosines.max()) if len(cosines) else 0.0
@@ -285,7 +318,10 @@ def word_matches(
         ends = np.cumsum(lengths)
         best[filled] = np.maximum.reduceat(cosines, (ends - lengths)[filled], axis=1).T
         np.clip(best, 0.0, 1.0, out=best)
-    exact = np.array([[q.key in candidate.matched for q in query] for candidate in evidence], dtype=bool)
+    keys = [q.key for q in query]
+    exact = np.fromiter(
+        (key in candidate.matched for candidate in evidence for key in keys), bool, len(evidence) * len(keys)
+    ).reshape(len(evidence), len(keys))
     matches = np.where(exact, 1.0, best)
     out[:, 0] = matches @ weights / total
     out[:, 1] = matches.min(axis=1)
@@ -330,18 +366,18 @@ def answer_type_fit(index: FactIndex, doc: int, question: Question, subject_miss
     if kind is None:
         return 0.0
     all_spans = index.spans_of(doc)
-    spans = [s for s in all_spans if span_fit(s, kind) and within_bounds(s, question.bounds)]
-    if not spans:
+    fits = [(s, f) for s in all_spans if (f := span_fit(s, kind)) and within_bounds(s, question.bounds)]
+    if not fits:
         return 0.0
     hits = sentence_hits(index, doc, question.weights)
-    overlap = span_overlap(index, doc, hits, all_spans)
-    starts = index.starts_of(doc)
+    overlap = span_overlap(index, doc, hits, all_spans) if hits else {}  # (no hits: no overlap)
+    starts = index.starts_of(doc) if kind == "count" else []
 
-    def fit(span: Span) -> float:
+    def fit(span: Span, fitness: float) -> float:
         counted = kind != "count" or counts_a_question_word(span, starts, hits)
-        return span_fit(span, kind) * (1.0 - overlap.get(span.start, 0.0)) * (1.0 if counted else 0.4)
+        return fitness * (1.0 - overlap.get(span.start, 0.0)) * (1.0 if counted else 0.4)
 
-    quality = max(fit(s) for s in spans)
+    quality = max(fit(s, f) for s, f in fits)
     if kind in VALUE_KINDS and subject_missing:
         quality *= 0.5  # an amount or a date, but of something the question does not name
     return quality

@@ -9,6 +9,7 @@ arrays). Fitting needs scikit-learn and scipy, which only ``make train`` install
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -193,14 +194,31 @@ class TreeModel:
         )
 
     def decision(self, x: np.ndarray) -> np.ndarray:
-        """The log-odds of each row."""
+        """The log-odds of each row.
+
+        All (tree, row) pairs step down one level at a time; a tree drops out of the walk once all of
+        its leaves are reached (:class:`_Walk`), and the leaves' values are summed in tree order.
+        """
         x = np.atleast_2d(x)
-        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
-        rows = np.arange(len(x))[:, None]
-        for _ in range(self.depth):
-            goes_left = x[rows, self.feature[node]] <= self.threshold[node]
-            node = np.where(self.leaf[node], node, np.where(goes_left, self.left[node], self.right[node]))
-        return self.baseline + self.value[node].sum(axis=1)
+        walk = self._walk
+        n, width = len(x), x.shape[1] + 1
+        # One more column, always 0.0, for the leaves' test (a leaf "goes left" to itself, see _Walk).
+        flat = np.zeros((n, width))
+        flat[:, :-1] = x
+        flat = flat.ravel()
+        offsets = np.arange(0, n * width, width) if n > 1 else 0
+        node = np.repeat(walk.roots, n).reshape(len(walk.roots), n)  # (trees, rows), deepest tree first
+        for active in walk.active:
+            at = node[:active]
+            goes_left = flat.take(offsets + walk.feature.take(at)) <= walk.threshold.take(at)
+            node[:active] = walk.children.take(at + goes_left)
+        values = np.empty((n, len(walk.roots)))
+        values[:, walk.order] = self.value.take(node // 2).T
+        return self.baseline + values.sum(axis=1)
+
+    @functools.cached_property
+    def _walk(self) -> _Walk:
+        return _Walk.of(self)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.decision(x)))
@@ -255,6 +273,53 @@ class TreeModel:
 
 
 Model = LinearModel | TreeModel
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """A :class:`TreeModel`'s nodes arranged for a fast walk, made once per model.
+
+    Trees are ordered deepest first (``order``: their places in the model), so at level ``k`` only the
+    first ``active[k]`` trees still have rows on their way to a leaf. The walk holds node ``i`` as
+    ``2 * i``, and ``feature``, ``threshold`` and ``children`` are indexed that way: a node's test is at
+    ``2 * i`` (and again at ``2 * i + 1``), and ``children[2 * i + goes_left]`` is its right or left
+    child (doubled too). A leaf is its own two children, and tests feature ``len(names)`` (a column
+    of zeros the walk adds) against +inf, so it stays put.
+    """
+
+    roots: np.ndarray
+    order: np.ndarray
+    active: tuple[int, ...]
+    feature: np.ndarray
+    threshold: np.ndarray
+    children: np.ndarray
+
+    @classmethod
+    def of(cls, model: TreeModel) -> _Walk:
+        n_nodes = len(model.feature)
+        nodes = np.arange(n_nodes)
+        left = np.where(model.leaf, nodes, model.left)
+        right = np.where(model.leaf, nodes, model.right)
+        # Each tree's depth: its deepest leaf, found by walking down from its root level by level.
+        leaf, children = model.leaf.tolist(), list(zip(left.tolist(), right.tolist(), strict=True))
+        depths = []
+        for root in model.roots.tolist():
+            level, depth = [root], 0
+            while inner := [i for i in level if not leaf[i]]:
+                level = [c for i in inner for c in children[i]]
+                depth += 1
+            depths.append(depth)
+        order = np.argsort(-np.array(depths, dtype=np.int64), kind="stable")
+        depth_of = np.array(depths, dtype=np.int64)[order]
+        active = tuple(int((depth_of > k).sum()) for k in range(int(depth_of.max(initial=0))))
+        return cls(
+            roots=2 * model.roots[order],
+            order=order,
+            active=active,
+            feature=np.repeat(np.where(model.leaf, len(model.names), model.feature), 2),
+            threshold=np.repeat(np.where(model.leaf, np.inf, model.threshold), 2),
+            children=2 * np.stack([right, left], axis=1).ravel(),
+        )
 
 
 def recalibrated(probability: np.ndarray | float, platt: tuple[float, float] | None) -> np.ndarray:

@@ -44,6 +44,8 @@ _ANAPHORS = frozenset("it its this these that those they their them he his she h
 _KIND_FAMILY = {"year": "date", "day": "date"}
 # How many of the best BM25 facts are re-ranked on coverage, answer type and proximity.
 CANDIDATES = 8
+# How many facts' Span objects spans_of keeps (then it starts again): a few MB at most.
+SPANS_KEPT = 20_000
 
 # Words that only say what kind of answer is wanted: "how MANY", "what KINDS of", "how LONG".
 _TYPE_CUE_RE = re.compile(
@@ -448,6 +450,7 @@ class FactIndex:
                 self._spelling_buckets[(len(surface), "2" + surface[1])].append(surface)
         self._spelling_buckets = dict(self._spelling_buckets)
         self._corrections: dict[str, str | None] = {}
+        self._spans: dict[int, tuple[Span, ...]] = {}  # spans_of's, per fact asked about
         self._stats: tuple[list[float], list[int]] | None = None
         self._keys = list(term_ids)  # term id -> key
         self._facts: tuple[Fact, ...] | None = tuple(facts)
@@ -456,6 +459,7 @@ class FactIndex:
         state = self.__dict__.copy()
         state["_facts"] = None
         state["_corrections"] = {}
+        state["_spans"] = {}
         state["_stats"] = None
         return state
 
@@ -481,8 +485,13 @@ class FactIndex:
         return Fact(fid, article, paragraph, quote, tuple(Span(*s) for s in spans), answer, questions, hidden)
 
     def spans_of(self, index: int) -> tuple[Span, ...]:
-        """The spans of the fact at ``index``."""
-        return tuple(Span(*s) for s in self._rows[index][4])
+        """The spans of the fact at ``index`` (made on first use, then kept)."""
+        spans = self._spans.get(index)
+        if spans is None:
+            if len(self._spans) >= SPANS_KEPT:
+                self._spans.clear()
+            spans = self._spans[index] = tuple(Span(*s) for s in self._rows[index][4])
+        return spans
 
     @property
     def facts(self) -> tuple[Fact, ...]:
@@ -789,26 +798,84 @@ class FactIndex:
     def evidence(self, ranked: Ranked, query: list[QueryTerm], kind: str | None) -> Candidate:
         """How much of the question a ranked fact covers (``coverage`` and ``context_coverage`` are
         shares of the query's weight, at most 1; ``proximity`` is at most MAX_PROXIMITY)."""
-        index, score = ranked.index, ranked.score
-        wanted = frozenset(t for qt in query for t, _ in qt.variants)
+        return self.evidence_of([ranked], query, kind)[0]
+
+    def evidence_of(
+        self,
+        ranked: Sequence[Ranked],
+        query: list[QueryTerm],
+        kind: str | None,
+        paragraphs: dict[int, tuple[list[int], frozenset[int]]] | None = None,
+    ) -> list[Candidate]:
+        """:meth:`evidence` for each of several ranked facts (what depends on the question alone is
+        worked out once, and what depends on a paragraph once per paragraph: ``paragraphs`` keeps
+        it, for the same question's next call)."""
+        variant_terms = [frozenset(t for t, _ in qt.variants) for qt in query]
+        wanted = frozenset().union(*variant_terms)
         total = sum(q.weight for q in query) or 1.0
-        paragraph = int(self.paragraph_of[index])
-        # One read of the paragraph's terms gives the sentence's, the previous sentence's and the
-        # paragraph's; only the query's own terms matter below, so each set holds just those.
-        first = int(self.paragraph_offsets[paragraph])
-        paragraph_terms = self.terms[first : self.paragraph_offsets[paragraph + 1]].tolist()
-        start, end = int(self.term_offsets[index]) - first, int(self.term_offsets[index + 1]) - first
+        docs = np.array([r.index for r in ranked], dtype=np.int64)
+        paragraph_of = self.paragraph_of.take(docs)
+        firsts = self.paragraph_offsets.take(paragraph_of)
+        ends = self.paragraph_offsets.take(paragraph_of + 1)
+        seen = {} if paragraphs is None else paragraphs
+        out = []
+        for r, paragraph, first, last, start, end, previous_start in zip(
+            ranked,
+            paragraph_of.tolist(),
+            firsts.tolist(),
+            ends.tolist(),
+            (self.term_offsets.take(docs) - firsts).tolist(),
+            (self.term_offsets.take(docs + 1) - firsts).tolist(),
+            (self.term_offsets.take(np.maximum(docs - 1, 0)) - firsts).tolist(),
+            strict=True,
+        ):
+            terms = seen.get(paragraph)
+            if terms is None:
+                # The paragraph's terms give the sentence's, the previous sentence's and the
+                # paragraph's; only the query's own terms matter, so each set holds just those.
+                paragraph_terms = self.terms[first:last].tolist()
+                terms = seen[paragraph] = (paragraph_terms, wanted.intersection(paragraph_terms))
+            out.append(
+                self._evidence(
+                    r.index,
+                    r.score,
+                    query,
+                    kind,
+                    wanted,
+                    total,
+                    variant_terms,
+                    *terms,
+                    start,
+                    end,
+                    previous_start,
+                )
+            )
+        return out
+
+    def _evidence(
+        self,
+        index: int,
+        score: float,
+        query: list[QueryTerm],
+        kind: str | None,
+        wanted: frozenset[int],
+        total: float,
+        variant_terms: list[frozenset[int]],
+        paragraph_terms: list[int],
+        context: frozenset[int],
+        start: int,
+        end: int,
+        previous_start: int,
+    ) -> Candidate:
+        """:meth:`evidence` of fact ``index``, whose paragraph's terms are ``paragraph_terms`` (those the
+        question has: ``context``) and its own ``paragraph_terms[start:end]`` (the previous fact's
+        start at ``previous_start``)."""
         sentence_terms = paragraph_terms[start:end]
         own = wanted.intersection(sentence_terms)
         curated = self.question_terms.get(index)
         if curated and self._questions_fit(index, kind):
             own |= wanted.intersection(curated)
-        previous = (
-            wanted.intersection(paragraph_terms[int(self.term_offsets[index - 1]) - first : start])
-            if start > 0
-            else frozenset()
-        )
-        context = wanted.intersection(paragraph_terms)
+        previous = wanted.intersection(paragraph_terms[previous_start:start]) if start > 0 else frozenset()
         # A question that names an article's title ("Victoria" of "Victoria (Australia)") names
         # what each of its sentences is about, named there or not: unless the sentence names
         # someone or something else the question does not ("His daughter Ingrid ...").
@@ -826,9 +893,21 @@ class FactIndex:
         names_not_in_sentence = 0
         names_only_not_in_sentence = 0
         in_own = [False] * len(query)  # does a variant of each query word stand in ``own``
+        touched = own | previous | context
         for number, qt in enumerate(query):
             in_sentence = in_context = 0.0  # the best weight of a variant found there
             in_previous = False
+            if touched.isdisjoint(variant_terms[number]):  # the word is nowhere near: nothing to add
+                if qt.is_name or qt.is_number:
+                    in_title = qt.is_name and not title.isdisjoint(variant_terms[number])
+                    if qt.is_number:
+                        missing_numbers.append(qt.surface)
+                    elif qt.rare and not in_title:
+                        missing_names.append(qt.surface)
+                    if not in_title:
+                        names_not_in_sentence += 1
+                        names_only_not_in_sentence += qt.is_name
+                continue
             for term, weight in qt.variants:
                 if term in own:
                     in_own[number] = True

@@ -292,6 +292,21 @@ def tokens_of(quote: str) -> list[Token]:
     return out
 
 
+# A sentence's tokens and candidates depend on it alone: those of the sentences answered lately are
+# kept (read-only: a caller filters them into lists of its own).
+SENTENCES_KEPT = 256
+
+
+@lru_cache(maxsize=SENTENCES_KEPT)
+def _tokens(quote: str) -> list[Token]:
+    return tokens_of(quote)
+
+
+@lru_cache(maxsize=SENTENCES_KEPT)
+def _candidates(quote: str, spans: tuple[Span, ...]) -> list[Candidate]:
+    return candidates(quote, _tokens(quote), spans)
+
+
 def candidates(quote: str, tokens: list[Token], spans: tuple[Span, ...]) -> list[Candidate]:
     """Overlapping candidate spans of the quote, each with the kinds that proposed it."""
     found: dict[tuple[int, int], Candidate] = {}
@@ -630,7 +645,13 @@ def _token_class(t: Token) -> str:
         return "-"
     if t.text[0].isdigit() or t.lower in _NUMBER_WORDS:
         return "CD"
-    return noun_class(t.lower) or ("NNP" if t.text[0].isupper() else "-")
+    return _word_class(t.lower) or ("NNP" if t.text[0].isupper() else "-")
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_class(lower: str) -> str | None:
+    """:func:`noun_class` of a word of the quotes (looked up once per word)."""
+    return noun_class(lower)
 
 
 _FAMILIES = {
@@ -841,17 +862,6 @@ def _one_hot(value: object, choices: tuple) -> list[float]:
     return [1.0 if value == c else 0.0 for c in choices]
 
 
-def _context_word(t: Token | None, in_question: bool, vocab: tuple[str, ...]) -> list[float]:
-    """A neighbouring token as one-hot: itself when in ``vocab``, else question word / capitalised / other."""
-    if t is None:
-        word = vocab[0]
-    elif t.lower in vocab and (t.stop or t.lower in _NAMING):
-        word = t.lower
-    else:
-        word = "QW" if in_question else ("C" if t.word and t.text[0].isupper() else "W")
-    return [*_one_hot(word, vocab), float(word == "QW"), float(word == "C"), float(word == "W")]
-
-
 def question_row(qc: QuestionClass, ctx: Context) -> list[float]:
     """The question's side of a dense row (the same for all of one sentence's candidates)."""
     n_stems = len(qc.stems)
@@ -870,106 +880,197 @@ def question_row(qc: QuestionClass, ctx: Context) -> list[float]:
     ]
 
 
-def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[float]:
-    """A candidate's dense features for the trees: the question's, then its own."""
+def _columns(prefix: str, choices: tuple) -> dict[object, int]:
+    """Each choice's column in DENSE_NAMES."""
+    return {c: DENSE_NAMES.index(f"{prefix}={c}") for c in choices}
+
+
+# A candidate's own columns: the one-hot ones are set by column (below), the others come in this order.
+_NUMBER_NAMES = (
+    "kind=after_preposition",
+    *DENSE_NAMES[DENSE_NAMES.index("kinds") : DENSE_NAMES.index("sentence_share") + 1],
+    "head.class_is_question's", "head_is_question_head", "gap_to_question_head",
+    "family_clashes", "type_asked", "type_match", "type_match_first",
+    "opens_clause", *MEANING_NAMES,
+)  # fmt: skip
+_NUMBER_COLUMNS = np.array([DENSE_NAMES.index(name) for name in _NUMBER_NAMES])
+_KIND_COLUMNS = _columns("kind", _KINDS)
+_HEAD_CLASS_COLUMNS = _columns("head.class", _CLASSES)
+_FIRST_CLASS_COLUMNS = _columns("first.class", _CLASSES)
+_FAMILY_COLUMNS = _columns("family", _FAMILY_NAMES)
+_PREV_COLUMNS = _columns("prev", (*_PREV_WORDS, "QW", "C", "W"))
+_NEXT_COLUMNS = _columns("next", (*_NEXT_WORDS, "QW", "C", "W"))
+
+
+def _context_column(t: Token | None, in_question: bool, columns: dict[object, int], none: str) -> int:
+    """A neighbouring token's column: itself when its group lists it, else question word / capitalised /
+    other (``none``: the word that stands for no token)."""
+    if t is None:
+        return columns[none]
+    if (t.stop or t.lower in _NAMING) and t.lower in columns:  # (a token's lower is never QW, C or W)
+        return columns[t.lower]
+    return columns["QW" if in_question else ("C" if t.word and t.text[0].isupper() else "W")]
+
+
+class _Sentence:
+    """What all candidates of one sentence share: counts over its tokens as running sums (``x[i]``:
+    among ``tokens[:i]``), so a candidate's counts are two lookups; ``content_at[i]``, the last
+    content word at or before ``i``; the candidate families that clash with the question's kind."""
+
+    __slots__ = (
+        "capitals",
+        "clashes",
+        "clause_marks",
+        "content",
+        "content_at",
+        "coordinators",
+        "digits",
+        "words",
+    )
+
+    def __init__(self, ctx: Context) -> None:
+        words, capitals, digits, coordinators, content, marks, content_at = [0], [0], [0], [0], [0], [0], []
+        last = -1
+        for i, t in enumerate(ctx.tokens):
+            word = t.word
+            initial = t.text[0]
+            upper = word and initial.isupper()
+            words.append(words[-1] + word)
+            capitals.append(capitals[-1] + upper)
+            digits.append(digits[-1] + (word and not upper and initial.isdigit()))
+            coordinators.append(coordinators[-1] + (word and t.lower in ("and", "or")))
+            content.append(content[-1] + (word and not t.stop))
+            marks.append(marks[-1] + (not word and t.text in _CLAUSE_MARKS))
+            if word and not t.stop:
+                last = i
+            content_at.append(last)
+        self.words, self.capitals, self.digits, self.coordinators = words, capitals, digits, coordinators
+        self.content, self.clause_marks, self.content_at = content, marks, content_at
+        self.clashes = _CLASHES.get(ctx.qc.kind, frozenset())
+
+
+def _own_row(ctx: Context, cand: Candidate, sentence: _Sentence) -> tuple[list[float], list[int]]:
+    """A candidate's own features: the values of ``_NUMBER_NAMES`` (ints and bools stand for their
+    float values), and the one-hot columns set to 1."""
     qc, tokens = ctx.qc, ctx.tokens
     first, last = cand.first, cand.last
-    n_words = n_content = inside = caps = digits = commas = coord = 0
-    head = first
-    for i in range(first, last + 1):
-        t = tokens[i]
-        if not t.word:
-            commas += t.text in _CLAUSE_MARKS
-            continue
-        n_words += 1
-        if t.text[0].isupper():
-            caps += 1
-        elif t.text[0].isdigit():
-            digits += 1
-        if t.lower in ("and", "or"):
-            coord += 1
-        if not t.stop:
-            n_content += 1
-            head = i
-            if ctx.qword[i]:
-                inside += 1
+    end = last + 1
+    words, content, cum = sentence.words, sentence.content, ctx.cum
+    n_words = words[end] - words[first]
+    n_content = content[end] - content[first]
+    caps = sentence.capitals[end] - sentence.capitals[first]
+    inside = cum[end] - cum[first]  # a question word is a content word
+    head = sentence.content_at[last]
+    if head < first:
+        head = first
     n = len(tokens)
     hits = ctx.hits
     k = bisect_left(hits, first)
     before = first - hits[k - 1] if k > 0 else 99
     m = bisect_right(hits, last)
     after = hits[m] - last if m < len(hits) else 99
-    cum = ctx.cum
-    head_cls = ctx.head_class[head]
-    first_cls = ctx.head_class[first]
-    family = _family(cand.kinds, head_cls, first_cls)
-    clash = family in _CLASHES.get(qc.kind, ())
-    match = _type_match(ctx.tiers, cand.kinds, family)
-    head_gap = min((abs(h - head) for h in ctx.head_at), default=99)
-    prev_t = tokens[first - 1] if first > 0 else None
-    next_t = tokens[last + 1] if last + 1 < n else None
-    prev_q = first > 0 and ctx.qword[first - 1]
-    next_q = last + 1 < n and ctx.qword[last + 1]
+    head_class = ctx.head_class
+    head_cls = head_class[head]
+    first_cls = head_class[first]
     kinds = cand.kinds
-    return [
-        *question,
-        *(float(k in kinds) for k in _KINDS),
-        float(any(k.startswith("after:") for k in kinds)),
-        float(len(kinds)),
-        float(n_words),
-        float(n_content),
-        float(last - first + 1),
-        float(inside),
+    family = _family(kinds, head_cls, first_cls)
+    match = _type_match(ctx.tiers, kinds, family)
+    head_gap = min([abs(h - head) for h in ctx.head_at], default=99)
+    prev_t = tokens[first - 1] if first > 0 else None
+    next_t = tokens[end] if end < n else None
+    first_t = tokens[first]
+    clause = ctx.clause
+    close, close_cum, head_close = ctx.close, ctx.close_cum, ctx.head_close
+    left = first - WINDOW if first > WINDOW else 0
+    right = end + WINDOW if end + WINDOW < n else n
+    numbers = [
+        any([k.startswith("after:") for k in kinds]),
+        len(kinds),
+        n_words,
+        n_content,
+        end - first,
+        inside,
         inside / n_content if n_content else 1.0,
-        float(caps),
+        caps,
         caps / n_words if n_words else 0.0,
-        float(digits),
-        float(tokens[first].text[0].isdigit()),
-        float(commas),
-        float(coord),
-        float(tokens[first].lower in _DETERMINERS),
-        float(tokens[last].stop),
-        float(before),
-        float(after),
-        float(min(before, after)),
-        float(cum[first] - cum[max(0, first - WINDOW)]),
-        float(cum[min(n, last + 1 + WINDOW)] - cum[last + 1]),
-        float(ctx.clause_hits[ctx.clause[first]] - inside),
-        float(ctx.clause[first] != ctx.clause[last]),
-        float(len(hits) - inside),
+        sentence.digits[end] - sentence.digits[first],
+        first_t.text[0].isdigit(),
+        sentence.clause_marks[end] - sentence.clause_marks[first],
+        sentence.coordinators[end] - sentence.coordinators[first],
+        first_t.lower in _DETERMINERS,
+        tokens[last].stop,
+        before,
+        after,
+        before if before < after else after,
+        cum[first] - cum[left],
+        cum[right] - cum[end],
+        ctx.clause_hits[clause[first]] - inside,
+        clause[first] != clause[last],
+        len(hits) - inside,
         first / max(1, n - 1),
-        float(first),
-        float(n - 1 - last),
+        first,
+        n - end,
         n_words / max(1, n),
-        *_one_hot(head_cls, _CLASSES),
-        *_one_hot(first_cls, _CLASSES),
-        float(head_cls == qc.head_class),
-        float(qc.head_stem is not None and tokens[head].stem == qc.head_stem),
-        float(head_gap),
-        *_one_hot(family, _FAMILY_NAMES),
-        float(clash),
-        float(bool(ctx.tiers)),
-        float(match > 0),
-        float(match == 2),
-        *_context_word(prev_t, prev_q, _PREV_WORDS),
-        *_context_word(next_t, next_q, _NEXT_WORDS),
-        float(first == 0 or (prev_t is not None and prev_t.text in _CLAUSE_MARKS)),
-        max(ctx.close[max(0, first - WINDOW) : first], default=0.0),
-        max(ctx.close[last + 1 : last + 1 + WINDOW], default=0.0),
-        ctx.close_cum[first] - ctx.close_cum[max(0, first - WINDOW)],
-        ctx.close_cum[min(n, last + 1 + WINDOW)] - ctx.close_cum[last + 1],
-        max(ctx.close[first : last + 1]),
+        head_cls == qc.head_class,
+        qc.head_stem is not None and tokens[head].stem == qc.head_stem,
+        head_gap,
+        family in sentence.clashes,
+        bool(ctx.tiers),
+        match > 0,
+        match == 2,
+        first == 0 or (prev_t is not None and prev_t.text in _CLAUSE_MARKS),
+        max(close[left:first], default=0.0),
+        max(close[end : end + WINDOW], default=0.0),
+        close_cum[first] - close_cum[left],
+        close_cum[right] - close_cum[end],
+        max(close[first:end]),
         ctx.closeness_in_clause(first, last),
-        ctx.head_close[head],
-        max(ctx.head_close[first : last + 1]),
+        head_close[head],
+        max(head_close[first:end]),
     ]
+    hot = [
+        _context_column(prev_t, first > 0 and ctx.qword[first - 1], _PREV_COLUMNS, _PREV_WORDS[0]),
+        _context_column(next_t, end < n and ctx.qword[end], _NEXT_COLUMNS, _NEXT_WORDS[0]),
+    ]
+    for column in (
+        *[_KIND_COLUMNS.get(kind) for kind in kinds],
+        _HEAD_CLASS_COLUMNS.get(head_cls),
+        _FIRST_CLASS_COLUMNS.get(first_cls),
+        _FAMILY_COLUMNS.get(family),
+    ):
+        if column is not None:
+            hot.append(column)
+    return numbers, hot
+
+
+def dense_row(ctx: Context, cand: Candidate, question: list[float]) -> list[float]:
+    """A candidate's dense features for the trees: the question's (:func:`question_row`), then its own."""
+    numbers, hot = _own_row(ctx, cand, _Sentence(ctx))
+    row = [*question, *[0.0] * (len(DENSE_NAMES) - len(question))]
+    for column, value in zip(_NUMBER_COLUMNS.tolist(), numbers, strict=True):
+        row[column] = float(value)
+    for column in hot:
+        row[column] = 1.0
+    return row
 
 
 def feature_rows(ctx: Context, cands: list[Candidate]) -> np.ndarray:
-    """The candidates' dense rows, (len(cands), len(DENSE_NAMES))."""
+    """The candidates' dense rows, (len(cands), len(DENSE_NAMES)): what :func:`dense_row` gives each."""
+    out = np.zeros((len(cands), len(DENSE_NAMES)), dtype=np.float64)
+    if not cands:
+        return out
     question = question_row(ctx.qc, ctx)
-    rows = [dense_row(ctx, c, question) for c in cands]
-    return np.array(rows, dtype=np.float64).reshape(len(cands), len(DENSE_NAMES))
+    out[:, : len(question)] = question
+    sentence = _Sentence(ctx)
+    numbers, hot_rows, hot_columns = [], [], []
+    for at, cand in enumerate(cands):
+        values, hot = _own_row(ctx, cand, sentence)
+        numbers.append(values)
+        hot_rows.extend([at] * len(hot))
+        hot_columns.extend(hot)
+    out[:, _NUMBER_COLUMNS] = numbers
+    out[hot_rows, hot_columns] = 1.0
+    return out
 
 
 # -- the model --------------------------------------------------------------------------------------
@@ -1177,7 +1278,7 @@ def short_answer(
     del previous
     model = model or default_model()
     qc = question_class(question)
-    tokens = tokens_of(quote)
+    tokens = _tokens(quote)
     if not tokens:
         return ShortAnswer(quote, 0, len(quote), "clause", 0.0)
     ctx = Context(qc, tokens, closeness, matched)
@@ -1185,7 +1286,7 @@ def short_answer(
     if qc.yes_no:
         answer = _yes_no(qc, question, quote, tokens, hits)
         return answer or _clause_answer(quote, tokens, hits, 0.0, echo=True)
-    cands = candidates(quote, tokens, spans)
+    cands = list(_candidates(quote, spans))  # (a list of its own: the cached one is shared)
     if qc.wh == "why":
         reasons = [c for c in cands if "reason" in c.kinds]
         if reasons:
