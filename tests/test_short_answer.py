@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.engine.short_answer import (
     DENSE_NAMES,
     Context,
@@ -31,6 +33,11 @@ def assert_verbatim(result: ShortAnswer, quote: str) -> None:
     assert quote[result.start : result.end] == result.text
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="short-answer selector (issue 14): the bagged model rates 'from the coast' (a WordNet location) "
+    "as high as the unknown name 'Bramford' (0.54 each), both below the place gate, so the clause answers",
+)
 def test_a_city_for_in_which_city() -> None:
     quote = "The glassworks moved its kilns from the coast to Bramford in 1911, after a fire."
     result = answer("In which city did the glassworks put its kilns?", quote)
