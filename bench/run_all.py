@@ -22,7 +22,8 @@ from typing import Any
 from bench.common import REPO, RESULTS_DIR, git_revision, machine, pct, write_result
 
 BENCHES = ("latency", "squad", "scale")
-HELPERS = ("__init__", "common", "run_all", "wordnet_classes")
+# Not benchmarks: shared code, this harness, a data builder and an experiment (run by hand).
+HELPERS = ("__init__", "common", "run_all", "wordnet_classes", "reader_probe")
 README = REPO / "bench" / "README.md"
 
 

@@ -168,7 +168,7 @@ def test_build_reports_a_bad_article_as_path_and_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="engine v2 regression (issue 14): 43/48 on the dev questions, was 48/48"
+    strict=True, reason="engine v2 regression (issue 14): 44/48 on the dev questions, was 48/48"
 )
 def test_eval_shared_dev_questions(repo_root: Path) -> None:
     questions = repo_root.parent / "shared" / "eval" / "dev-questions.yaml"
@@ -180,7 +180,7 @@ def test_eval_shared_dev_questions(repo_root: Path) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="engine v2 (issue 14): 29/34 of FactBot's own questions, new kinds included"
+    strict=True, reason="engine v2 (issue 14): 32/34 of FactBot's own questions, new kinds included"
 )
 def test_eval_own_questions(repo_root: Path) -> None:
     result = run_factbot("eval", "tests/questions.yaml", cwd=repo_root)
