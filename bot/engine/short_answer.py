@@ -463,6 +463,7 @@ def _enumerations(tokens: list[Token]) -> list[tuple[int, int]]:
 
 
 MAX_INTRODUCED_ITEM_TOKENS = 12
+MAX_INTRODUCED_ITEMS = 20  # (bounds the work on a long run of commas)
 _LIST_STOPS = frozenset(";:.()")
 
 
@@ -489,7 +490,7 @@ def _introduced_lists(tokens: list[Token]) -> list[tuple[int, int]]:
             if end - k > MAX_INTRODUCED_ITEM_TOKENS:
                 break
             pieces.append((k, end))
-            if end >= n or tokens[end].text != ",":
+            if end >= n or tokens[end].text != "," or len(pieces) >= MAX_INTRODUCED_ITEMS:
                 break
             k = end + 1
         # "A, B, and C": a piece that opens with the conjunction; else "A, B and C": one that holds it.
@@ -1251,6 +1252,16 @@ def _yes_no(
     return ShortAnswer(f"{word}, {clause.text}", clause.start, clause.end, word.lower(), confidence)
 
 
+def _outermost(found: list[Candidate]) -> list[Candidate]:
+    """The candidates that no other one contains (one sweep by start)."""
+    out, reach = [], -1
+    for c in sorted(found, key=lambda c: (c.start, -c.end)):
+        if c.end > reach:
+            out.append(c)
+            reach = c.end
+    return out
+
+
 def _list_text(text: str) -> str:
     """An enumeration's items as "A, B and C" (each item verbatim)."""
     items = [p.strip() for p in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", text) if p.strip()]
@@ -1296,9 +1307,7 @@ def short_answer(
         # "What are the ...s", "Name the ...", "kinds of": an enumeration of new things is the answer.
         lists = [c for c in cands if "list" in c.kinds and not ctx.mostly_asked(c)]
         # A list inside a longer one is a misreading of its items ("the peninsula, unrest and ...").
-        lists = [
-            c for c in lists if not any(o.start <= c.start and c.end <= o.end and o is not c for o in lists)
-        ]
+        lists = _outermost(lists)
         if lists:
             best = min(lists, key=lambda c: (min((abs(c.first - h) for h in hits), default=0), c.first))
             text = quote[best.start : best.end]
