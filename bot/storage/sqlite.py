@@ -137,6 +137,9 @@ class SQLiteDatabase(Database):
         try:
             conn = sqlite3.connect(str(temporary), isolation_level=None)
             try:
+                # Born in WAL mode: the processes that open it next find nothing to switch (switching
+                # needs an exclusive lock, and a busy one fails at once: "database is locked").
+                conn.execute("PRAGMA journal_mode=WAL")
                 _apply_sqlite_migrations(conn, self.path)
             finally:
                 conn.close()
