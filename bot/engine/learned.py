@@ -300,17 +300,16 @@ class _Walk:
         nodes = np.arange(n_nodes)
         left = np.where(model.leaf, nodes, model.left)
         right = np.where(model.leaf, nodes, model.right)
-        # Each tree's depth: its deepest leaf, found by walking down from its root level by level.
-        leaf, children = model.leaf.tolist(), list(zip(left.tolist(), right.tolist(), strict=True))
-        depths = []
-        for root in model.roots.tolist():
-            level, depth = [root], 0
-            while inner := [i for i in level if not leaf[i]]:
-                level = [c for i in inner for c in children[i]]
-                depth += 1
-            depths.append(depth)
-        order = np.argsort(-np.array(depths, dtype=np.int64), kind="stable")
-        depth_of = np.array(depths, dtype=np.int64)[order]
+        # Each tree's depth: its deepest leaf, found by walking all trees down level by level.
+        depths = np.zeros(len(model.roots), dtype=np.int64)
+        level, tree = model.roots, np.arange(len(model.roots))
+        while len(level):
+            inner = ~model.leaf[level]
+            level, tree = level[inner], tree[inner]
+            depths[tree] += 1
+            level, tree = np.concatenate([left[level], right[level]]), np.concatenate([tree, tree])
+        order = np.argsort(-depths, kind="stable")
+        depth_of = depths[order]
         active = tuple(int((depth_of > k).sum()) for k in range(int(depth_of.max(initial=0))))
         return cls(
             roots=2 * model.roots[order],
