@@ -306,7 +306,7 @@ class _Walk:
         while len(level):
             inner = ~model.leaf[level]
             level, tree = level[inner], tree[inner]
-            depths[tree] += 1
+            depths[tree] += 1  # once per tree and level, however many of its nodes are inner
             level, tree = np.concatenate([left[level], right[level]]), np.concatenate([tree, tree])
         order = np.argsort(-depths, kind="stable")
         depth_of = depths[order]
