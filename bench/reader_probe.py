@@ -271,21 +271,7 @@ class ProbeSpanModel(SpanModel):
 
 def fit_trees(rows: ta.Rows, keep: np.ndarray, names: tuple[str, ...]) -> TreeModel:
     """bench.train_answers.fit's sample and trees, on ``rows.x`` with any extra columns."""
-    n_examples = int(rows.example.max()) + 1
-    use = (np.bincount(rows.example, weights=rows.y, minlength=n_examples) > 0) & keep
-    rng = np.random.default_rng(ta.SEED)
-    order = rng.permutation(len(rows.y))
-    wrong_seen = np.zeros(n_examples, dtype=np.int64)
-    taken = np.zeros(len(rows.y), dtype=bool)
-    for i in order:
-        e = rows.example[i]
-        if not use[e]:
-            continue
-        if rows.y[i]:
-            taken[i] = True
-        elif wrong_seen[e] < ta.NEGATIVES:
-            wrong_seen[e] += 1
-            taken[i] = True
+    taken = ta.sample(rows, ta.answerable(rows, keep), ta.SEED)
     monotonic = [1 if n in ("type_match", "type_match_first") else 0 for n in names]
     return TreeModel.fit(rows.x[taken], rows.y[taken].astype(int), names, monotonic_cst=monotonic, **ta.TREES)
 

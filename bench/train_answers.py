@@ -194,6 +194,29 @@ def rows_of(examples: Sequence[Example], closeness: Sequence[Closeness | None]) 
     return Rows(np.array(x, dtype=np.float32), np.array(y, dtype=bool), np.array(example))
 
 
+def answerable(rows: Rows, keep: np.ndarray | None = None) -> np.ndarray:
+    """The examples (of ``keep``, a mask over examples) that have a right candidate."""
+    use = np.bincount(rows.example, weights=rows.y, minlength=int(rows.example.max()) + 1) > 0
+    return use if keep is None else use & keep
+
+
+def sample(rows: Rows, use: np.ndarray, seed: int) -> np.ndarray:
+    """The candidates to fit on (a mask over rows), of the examples in ``use``: every right one, and
+    the first NEGATIVES wrong ones of each example in a random order drawn from ``seed``."""
+    wrong_seen = np.zeros(len(use), dtype=np.int64)
+    taken = np.zeros(len(rows.y), dtype=bool)
+    for i in np.random.default_rng(seed).permutation(len(rows.y)):
+        e = rows.example[i]
+        if not use[e]:
+            continue
+        if rows.y[i]:
+            taken[i] = True
+        elif wrong_seen[e] < NEGATIVES:
+            wrong_seen[e] += 1
+            taken[i] = True
+    return taken
+
+
 def fit(rows: Rows, keep: np.ndarray | None = None, gate: float = DEFAULT_GATE) -> SpanModel:
     """Boosted trees on the candidates of the examples in ``keep`` (a mask over examples) that have
     a right candidate: all right ones and up to NEGATIVES wrong ones each (a random sample), BAGS
@@ -201,29 +224,12 @@ def fit(rows: Rows, keep: np.ndarray | None = None, gate: float = DEFAULT_GATE) 
     to the data, and the gates with them)."""
     from bot.engine.learned import TreeModel
 
-    n_examples = int(rows.example.max()) + 1
-    use = np.bincount(rows.example, weights=rows.y, minlength=n_examples) > 0
-    if keep is not None:
-        use &= keep
+    use = answerable(rows, keep)
     # The candidate being of the type the question asks for never counts against it.
     monotonic = [1 if n in ("type_match", "type_match_first") else 0 for n in DENSE_NAMES]
     bags = []
     for bag in range(BAGS):
-        rng = np.random.default_rng(SEED + bag)
-        order = rng.permutation(len(rows.y))
-        # A candidate is kept if it is right, or among the first NEGATIVES wrong ones of its
-        # example in a random order.
-        wrong_seen = np.zeros(n_examples, dtype=np.int64)
-        taken = np.zeros(len(rows.y), dtype=bool)
-        for i in order:
-            e = rows.example[i]
-            if not use[e]:
-                continue
-            if rows.y[i]:
-                taken[i] = True
-            elif wrong_seen[e] < NEGATIVES:
-                wrong_seen[e] += 1
-                taken[i] = True
+        taken = sample(rows, use, SEED + bag)
         bags.append(
             TreeModel.fit(
                 rows.x[taken],
